@@ -1,0 +1,72 @@
+/** The Workers a scenario can put under load: ours and the baselines of DESIGN.md §6. */
+import { startWranglerDev } from '../../tools/lib/wrangler-dev'
+import type { BenchContext } from './types'
+
+export interface WorkerTarget {
+  id: string
+  label: string
+  /** wrangler config, relative to the repo root. */
+  configPath: string
+  /** Probed until the Worker answers; one that does not reach the origin where there is one. */
+  readyPath?: string
+  /** Our Worker: it gets ADMIN_TOKEN and answers with `Cache-Status`. */
+  ours: boolean
+}
+
+export const MINIMAL: WorkerTarget = {
+  id: 'minimal',
+  label: 'minimal Worker',
+  configPath: 'bench/workers/minimal.wrangler.toml',
+  ours: false,
+}
+
+export const HONO_CACHE: WorkerTarget = {
+  id: 'hono-cache',
+  label: 'hono/cache',
+  configPath: 'bench/workers/hono-cache.wrangler.toml',
+  ours: false,
+}
+
+export const EDGE_CACHE: WorkerTarget = {
+  id: 'edge-api-cache',
+  label: 'edge-api-cache (ours)',
+  configPath: 'wrangler.toml',
+  readyPath: '/_cache/health',
+  ours: true,
+}
+
+/** Not a cache: a constant response, the most `wrangler dev` serves here (a reference row). */
+export const STATIC: WorkerTarget = {
+  id: 'static',
+  label: 'static Worker (ceiling)',
+  configPath: 'bench/workers/static.wrangler.toml',
+  ours: false,
+}
+
+export interface RunningTarget {
+  target: WorkerTarget
+  url: string
+}
+
+/** Starts a target under `wrangler dev` against the bench's demo origin; stopped with the scenario. */
+export async function startTarget(
+  ctx: BenchContext,
+  target: WorkerTarget,
+  vars: Record<string, string> = {}
+): Promise<RunningTarget> {
+  const worker = await ctx.step(`start ${target.label}`, 120_000, () =>
+    startWranglerDev({
+      name: target.id,
+      configPath: target.configPath,
+      readyPath: target.readyPath,
+      quiet: ctx.settings.quiet,
+      vars: {
+        ORIGIN_URL: ctx.origin.url,
+        ...(target.ours ? { ADMIN_TOKEN: ctx.adminToken } : {}),
+        ...vars,
+      },
+    })
+  )
+  ctx.defer(() => worker.stop())
+  return { target, url: worker.url }
+}

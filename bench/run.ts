@@ -1,0 +1,168 @@
+/**
+ * `npm run bench [-- scenario ...]`: runs the named scenarios (all by default) against Workers under
+ * `wrangler dev` and an in-process demo origin; prints the set-up and one table per scenario, and
+ * writes bench/results/latest.json. Figures are ratios within one run: the machine is shared.
+ *
+ * Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (10),
+ * BENCH_VERBOSE=1 (print the Workers' output).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { serveDemoOrigin } from '../tools/lib/origin-server'
+import { stopAll } from '../tools/lib/processes'
+import { DEFAULT_ADMIN_TOKEN } from '../tools/lib/stack'
+import { REPO_ROOT } from '../tools/lib/wrangler-dev'
+import { formatTable } from './lib/table'
+import type { BenchContext, BenchSettings, ScenarioResult } from './lib/types'
+import { scenarios } from './scenarios'
+
+function envInt(name: string, fallback: number, min: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`)
+  }
+  return value
+}
+
+async function packageVersion(name: string): Promise<string> {
+  try {
+    const file = path.join(REPO_ROOT, 'node_modules', name, 'package.json')
+    return (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
+  }
+}
+
+class StepTimeout extends Error {
+  static readonly code = 'E_BENCH_STEP_TIMEOUT'
+}
+
+function withDeadline<T>(name: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new StepTimeout(`step "${name}" exceeded ${timeoutMs} ms`)),
+      timeoutMs
+    )
+  })
+  return Promise.race([fn(), deadline]).finally(() => clearTimeout(timer))
+}
+
+async function main(): Promise<number> {
+  const names = process.argv.slice(2).filter((arg) => !arg.startsWith('-'))
+  const unknown = names.filter((name) => !scenarios.some((s) => s.name === name))
+  if (unknown.length) {
+    console.error(
+      `unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}`
+    )
+    return 2
+  }
+  const selected = names.length ? scenarios.filter((s) => names.includes(s.name)) : scenarios
+  const settings: BenchSettings = {
+    rounds: envInt('BENCH_ROUNDS', 3, 1),
+    seconds: envInt('BENCH_SECONDS', 8, 1),
+    warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 2, 0),
+    connections: envInt('BENCH_CONNECTIONS', 10, 1),
+    quiet: process.env.BENCH_VERBOSE !== '1',
+  }
+  const cpus = os.cpus()
+  const setup = {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    loadAverage: os.loadavg().map((n) => Number(n.toFixed(2))),
+    node: process.version,
+    wrangler: await packageVersion('wrangler'),
+    workerd: await packageVersion('workerd'),
+    hono: await packageVersion('hono'),
+    autocannon: await packageVersion('autocannon'),
+    ...settings,
+    scenarios: selected.map((s) => s.name),
+  }
+  console.log('# bench set-up')
+  console.log(
+    `cpu        ${setup.cpus} × ${setup.cpuModel} (load average ${setup.loadAverage.join(' ')})`
+  )
+  console.log(`runtime    node ${setup.node}, wrangler ${setup.wrangler}, workerd ${setup.workerd}`)
+  console.log(`load       autocannon ${setup.autocannon}, ${settings.connections} connections`)
+  console.log(
+    `trials     ${settings.rounds} rounds × ${settings.seconds} s (+${settings.warmupSeconds} s warm-up)`
+  )
+  console.log(`scenarios  ${setup.scenarios.join(', ')}`)
+
+  const origin = await serveDemoOrigin({ latencyMs: 200 })
+  const results: { name: string; description: string; result: ScenarioResult }[] = []
+  let failed = false
+  try {
+    for (const scenario of selected) {
+      console.log(`\n## ${scenario.name}: ${scenario.description}`)
+      const cleanups: (() => Promise<void> | void)[] = []
+      const ctx: BenchContext = {
+        settings,
+        origin,
+        adminToken: process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN,
+        log: (message) => console.log(message),
+        step: withDeadline,
+        defer: (cleanup) => cleanups.push(cleanup),
+      }
+      let result: ScenarioResult
+      try {
+        result = await scenario.run(ctx)
+      } catch (error) {
+        const message = (error as Error).message
+        result = {
+          title: scenario.name,
+          columns: [],
+          rows: [],
+          notes: [],
+          failures: [`aborted: ${message}`],
+        }
+      } finally {
+        for (const cleanup of cleanups.reverse()) {
+          await withDeadline('cleanup', 20_000, async () => cleanup()).catch((error: Error) =>
+            console.error(`cleanup failed: ${error.message}`)
+          )
+        }
+      }
+      results.push({ name: scenario.name, description: scenario.description, result })
+      if (result.rows.length) console.log(`\n${formatTable(result.columns, result.rows)}`)
+      for (const note of result.notes) console.log(`  ${note}`)
+      for (const failure of result.failures) console.log(`  FAIL: ${failure}`)
+      failed ||= result.failures.length > 0
+    }
+  } finally {
+    await origin.close()
+    await stopAll()
+  }
+
+  const file = path.join(REPO_ROOT, 'bench', 'results', 'latest.json')
+  await mkdir(path.dirname(file), { recursive: true })
+  const json = {
+    finishedAt: new Date().toISOString(),
+    setup,
+    scenarios: results.map(({ name, description, result }) => ({
+      name,
+      description,
+      title: result.title,
+      table: result.rows.length ? formatTable(result.columns, result.rows) : null,
+      rows: result.rows,
+      notes: result.notes,
+      failures: result.failures,
+      data: result.data ?? null,
+    })),
+  }
+  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`)
+  console.log(`\nresults written to ${path.relative(process.cwd(), file)}`)
+  return failed ? 1 : 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error: unknown) => {
+    console.error(error)
+    await stopAll()
+    process.exit(1)
+  }
+)

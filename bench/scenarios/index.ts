@@ -1,0 +1,5 @@
+import type { Scenario } from '../lib/types'
+import { l1Hit } from './l1-hit'
+
+/** Every scenario, in the order `npm run bench` runs them. Add new ones here. */
+export const scenarios: readonly Scenario[] = [l1Hit]

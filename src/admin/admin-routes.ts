@@ -1,0 +1,74 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { invalidateUrl, primaryKeyForUrl } from '../cache/invalidate'
+import type { AppEnv } from '../app-env'
+import { errorResponse } from '../http/error-response'
+import { bearerAuth } from './bearer-auth'
+import { parseJsonBody } from './json-body'
+
+const MAX_PURGE_URLS = 1000
+
+/** A path (`/products/1?x=1`) or an absolute http(s) URL, whose host is ignored: the origin is fixed. */
+const purgeUrl = z
+  .string()
+  .min(1)
+  .max(8192)
+  .refine(
+    (value) => value.startsWith('/') || /^https?:\/\//i.test(value),
+    'must be a path starting with "/" or an absolute http(s) URL'
+  )
+  .refine((value) => URL.canParse(value, 'http://purge.invalid'), 'is not a valid URL')
+
+export const purgeRequestSchema = z.strictObject({
+  urls: z.array(purgeUrl).min(1).max(MAX_PURGE_URLS),
+})
+
+export type PurgeRequest = z.infer<typeof purgeRequestSchema>
+
+/** `/_cache/*`: token-protected health and purge. */
+export function createAdminRoutes(): Hono<AppEnv> {
+  const admin = new Hono<AppEnv>()
+  admin.use('*', async (c, next) => bearerAuth(() => c.var.proxy.config.adminToken)(c, next))
+
+  admin.get('/health', async (c) => {
+    const { config, l1 } = c.var.proxy
+    const started = Date.now()
+    let l1Ok = true
+    try {
+      await l1.get('/_cache/health-probe')
+    } catch {
+      l1Ok = false
+    }
+    return c.json({
+      status: l1Ok ? 'ok' : 'degraded',
+      l1: { ok: l1Ok, latencyMs: Date.now() - started },
+      origin: config.originUrl.origin,
+      routes: config.routes.length,
+    })
+  })
+
+  admin.post('/purge', async (c) => {
+    const { config, l1 } = c.var.proxy
+    const body = await parseJsonBody(c, purgeRequestSchema, config.limits.maxAdminBodyBytes)
+    const results = await Promise.all(
+      body.urls.map(async (value) => {
+        const url = new URL(value, c.req.url)
+        const key = primaryKeyForUrl(url, config)
+        const deleted = key === undefined ? false : await invalidateUrl(url, config, l1)
+        return { url: value, key: key ?? null, cacheable: key !== undefined, deleted }
+      })
+    )
+    return c.json({
+      scope: 'L1 (this colo)',
+      purged: results.filter((result) => result.deleted).length,
+      results,
+    })
+  })
+
+  // Nothing under /_cache reaches the origin, known or not.
+  admin.all('*', (c) =>
+    errorResponse(404, 'not_found', `No admin endpoint ${c.req.method} ${c.req.path}.`)
+  )
+
+  return admin
+}

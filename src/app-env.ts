@@ -1,0 +1,8 @@
+import type { ProxyContext } from './proxy/context'
+import type { Env } from './env'
+
+/** Hono generics for the app: bindings and the per-request proxy context. */
+export interface AppEnv {
+  Bindings: Env
+  Variables: { proxy: ProxyContext }
+}

@@ -1,0 +1,151 @@
+import type { Config } from '../config/load-config'
+import type { CompiledRoute } from '../config/route-matcher'
+import { parseCacheControl, type CacheControl } from '../http/cache-control'
+import { mergeNotModified } from '../http/conditional'
+import { correctedInitialAge, freshnessLifetime } from '../http/freshness'
+import { hopByHopFields } from '../http/headers'
+import type { CacheEntry } from './entry'
+
+/** Per-message or recomputed fields that a stored copy never keeps. */
+const NOT_STORED_FIELDS = [
+  'age',
+  'set-cookie',
+  'set-cookie2',
+  'content-length',
+  // fetch() hands us the decoded body; the runtime re-encodes per client.
+  'content-encoding',
+  // Tags are ours: they are stored as entry metadata, not sent to clients.
+  'surrogate-key',
+  'cache-tag',
+  'surrogate-control',
+]
+
+const MAX_TAGS = 64
+const MAX_TAG_LENGTH = 256
+
+/** Tags from Surrogate-Key / Cache-Tag (space or comma separated) plus the route's, bounded. */
+export function entryTags(headers: Headers, route: CompiledRoute): string[] {
+  const tags = new Set(route.tags)
+  for (const name of ['surrogate-key', 'cache-tag']) {
+    const value = headers.get(name)
+    if (!value) continue
+    for (const tag of value.split(/[\s,]+/)) {
+      if (tag && tag.length <= MAX_TAG_LENGTH) tags.add(tag)
+    }
+  }
+  return [...tags].slice(0, MAX_TAGS)
+}
+
+export function storedHeaders(headers: Headers, cc: CacheControl): Array<[string, string]> {
+  const drop = new Set([
+    ...hopByHopFields(headers),
+    ...NOT_STORED_FIELDS,
+    ...cc.privateFields,
+    ...cc.noCacheFields,
+  ])
+  const out: Array<[string, string]> = []
+  for (const [name, value] of headers) if (!drop.has(name)) out.push([name, value])
+  return out
+}
+
+interface Timing {
+  readonly initialAgeSec: number
+  readonly freshUntil: number
+  readonly staleWhileRevalidateUntil: number
+  readonly staleIfErrorUntil: number
+  readonly mustRevalidate: boolean
+}
+
+/**
+ * Freshness of a new or revalidated copy. A route `ttl` replaces the origin's lifetime (counted from
+ * now); otherwise RFC 9111 §4.2 applies and the route's stale windows only fill in for missing RFC 5861
+ * directives. must-revalidate, proxy-revalidate and no-cache rule out serving stale.
+ */
+export function entryTiming(
+  status: number,
+  headers: Headers,
+  cc: CacheControl,
+  route: CompiledRoute,
+  config: Config,
+  requestTime: number,
+  responseTime: number
+): Timing {
+  const override = route.ttl !== undefined
+  const lifetime = override
+    ? route.ttl!
+    : cc.noCache
+      ? 0
+      : freshnessLifetime(status, headers, cc, config.heuristic, responseTime).seconds
+  const initialAgeSec = override ? 0 : correctedInitialAge(headers, requestTime, responseTime)
+  const mustRevalidate = !override && (cc.mustRevalidate || cc.proxyRevalidate || cc.noCache)
+  const freshUntil = responseTime + Math.max(0, lifetime - initialAgeSec) * 1000
+  const swr = mustRevalidate
+    ? 0
+    : override
+      ? route.staleWhileRevalidate
+      : (cc.staleWhileRevalidate ?? route.staleWhileRevalidate)
+  const sie = mustRevalidate
+    ? 0
+    : override
+      ? route.staleIfError
+      : (cc.staleIfError ?? route.staleIfError)
+  return {
+    initialAgeSec,
+    freshUntil,
+    staleWhileRevalidateUntil: freshUntil + swr * 1000,
+    staleIfErrorUntil: freshUntil + sie * 1000,
+    mustRevalidate,
+  }
+}
+
+export interface OriginExchange {
+  readonly status: number
+  readonly headers: Headers
+  readonly cacheControl: CacheControl
+  readonly requestTime: number
+  readonly responseTime: number
+}
+
+export function buildEntry(
+  exchange: OriginExchange,
+  body: Uint8Array,
+  route: CompiledRoute,
+  config: Config
+): CacheEntry {
+  const { status, headers, cacheControl: cc, requestTime, responseTime } = exchange
+  return {
+    kind: 'response',
+    status,
+    headers: storedHeaders(headers, cc),
+    body,
+    storedAt: responseTime,
+    ...entryTiming(status, headers, cc, route, config, requestTime, responseTime),
+    etag: headers.get('etag') ?? undefined,
+    lastModified: headers.get('last-modified') ?? undefined,
+    tags: entryTags(headers, route),
+    fetchMs: Math.max(0, responseTime - requestTime),
+  }
+}
+
+/** RFC 9111 §4.3.4: a copy validated by a 304 takes the 304's headers and a new freshness lifetime. */
+export function refreshEntry(
+  stored: CacheEntry,
+  exchange: OriginExchange,
+  route: CompiledRoute,
+  config: Config
+): CacheEntry {
+  const { headers: notModified, cacheControl: cc, requestTime, responseTime } = exchange
+  const merged = mergeNotModified(stored.headers, new Headers(storedHeaders(notModified, cc)))
+  const headers = new Headers(merged)
+  // A 304 without Cache-Control keeps the stored directives: freshness comes from the merged headers.
+  const mergedCc = parseCacheControl(headers.get('cache-control'))
+  return {
+    ...stored,
+    headers: merged,
+    storedAt: responseTime,
+    ...entryTiming(stored.status, headers, mergedCc, route, config, requestTime, responseTime),
+    etag: headers.get('etag') ?? undefined,
+    lastModified: headers.get('last-modified') ?? undefined,
+    fetchMs: Math.max(0, responseTime - requestTime),
+  }
+}

@@ -1,0 +1,13 @@
+import type { StoredRecord } from './entry'
+
+/**
+ * One cache tier (L1 Cache API now, L2 Redis next): a byte-level store of encoded records. Policy
+ * (freshness, variants, purges) lives above it; a tier only stores, fetches and forgets.
+ */
+export interface CacheTier {
+  readonly name: string
+  get(key: string): Promise<StoredRecord | undefined>
+  /** Stores until `expiresAt` (epoch ms); a record already expired is not stored. */
+  set(key: string, record: StoredRecord, expiresAt: number): Promise<void>
+  delete(key: string): Promise<boolean>
+}

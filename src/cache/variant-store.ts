@@ -1,0 +1,77 @@
+import { exceedsKeyLimit, variantKey } from './cache-key'
+import { retainUntil, type CacheEntry, type VaryIndex } from './entry'
+import type { CacheTier } from './tier'
+
+/**
+ * Variants on top of a tier. A response that does not vary is stored at its primary key (one read per
+ * hit). One that varies (origin `Vary`, route key headers) gets a VaryIndex at the primary key naming the
+ * selecting headers, and the entry at a variant key built from the request's values for them.
+ */
+export interface Found {
+  readonly entry: CacheEntry | undefined
+  /** The index at the primary key, if the resource varies. */
+  readonly index: VaryIndex | undefined
+}
+
+const NOTHING: Found = { entry: undefined, index: undefined }
+
+export async function lookupVariant(
+  tier: CacheTier,
+  primary: string,
+  request: Headers,
+  maxKeyLength: number
+): Promise<Found> {
+  const record = await tier.get(primary)
+  if (record === undefined) return NOTHING
+  if (record.kind === 'response') return { entry: record, index: undefined }
+  const key = variantKey(primary, record.headerNames, request)
+  if (exceedsKeyLimit(key, maxKeyLength)) return { entry: undefined, index: record }
+  const entry = await tier.get(key)
+  // A variant older than its index predates a purge of the URL (the index was deleted and recreated).
+  if (entry?.kind !== 'response' || entry.storedAt < record.createdAt) {
+    return { entry: undefined, index: record }
+  }
+  return { entry, index: record }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i])
+}
+
+export interface StoreInput {
+  readonly primary: string
+  readonly request: Headers
+  readonly entry: CacheEntry
+  /** Sorted, lower-case request header names that select this variant (empty: does not vary). */
+  readonly varyNames: readonly string[]
+  readonly existingIndex: VaryIndex | undefined
+  /** When the request that produced the entry started: a new index must not retire its own variant. */
+  readonly requestTime: number
+  readonly retainStaleMs: number
+  readonly maxKeyLength: number
+}
+
+/** Stores an entry (and its index when it varies); returns false when the variant key is too long. */
+export async function storeVariant(tier: CacheTier, input: StoreInput): Promise<boolean> {
+  const { primary, entry, varyNames, existingIndex } = input
+  const expiresAt = retainUntil(entry, input.retainStaleMs)
+  if (varyNames.length === 0) {
+    await tier.set(primary, entry, expiresAt)
+    return true
+  }
+  const key = variantKey(primary, varyNames, input.request)
+  if (exceedsKeyLimit(key, input.maxKeyLength)) return false
+  const keep = existingIndex !== undefined && sameNames(existingIndex.headerNames, varyNames)
+  const writes = [tier.set(key, entry, expiresAt)]
+  if (!keep || existingIndex.expiresAt < expiresAt) {
+    const index: VaryIndex = {
+      kind: 'vary-index',
+      headerNames: [...varyNames],
+      createdAt: keep ? existingIndex.createdAt : input.requestTime,
+      expiresAt: Math.max(expiresAt, keep ? existingIndex.expiresAt : 0),
+    }
+    writes.push(tier.set(primary, index, index.expiresAt))
+  }
+  await Promise.all(writes)
+  return true
+}

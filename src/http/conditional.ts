@@ -1,0 +1,90 @@
+import { parseHttpDate } from './freshness'
+
+/** Splits an If-None-Match / If-Match list into entity tags; `*` stays as '*'. */
+export function parseEntityTags(value: string): string[] {
+  const tags: string[] = []
+  const re = /\s*(\*|(?:W\/)?"[^"]*")\s*(?:,|$)/gy
+  let match: RegExpExecArray | null
+  while ((match = re.exec(value)) !== null && match[0].length > 0) tags.push(match[1]!)
+  return tags
+}
+
+function opaque(tag: string): string {
+  return tag.startsWith('W/') ? tag.slice(2) : tag
+}
+
+/** RFC 9110 §8.8.3.2 weak comparison. */
+export function weakMatch(a: string, b: string): boolean {
+  return opaque(a) === opaque(b)
+}
+
+export interface Validators {
+  readonly etag: string | undefined
+  readonly lastModified: string | undefined
+}
+
+/**
+ * RFC 9110 §13.2.2 for GET/HEAD against a stored copy: If-None-Match wins over If-Modified-Since.
+ * True when the client's copy is current and a 304 should be sent.
+ */
+export function isNotModified(request: Headers, stored: Validators): boolean {
+  const ifNoneMatch = request.get('if-none-match')
+  if (ifNoneMatch !== null) {
+    if (stored.etag === undefined) return false
+    const tags = parseEntityTags(ifNoneMatch)
+    return tags.some((tag) => tag === '*' || weakMatch(tag, stored.etag!))
+  }
+  const since = parseHttpDate(request.get('if-modified-since'))
+  const modified = parseHttpDate(stored.lastModified)
+  return since !== undefined && modified !== undefined && modified <= since
+}
+
+/** RFC 9110 §15.4.5: the fields a 304 carries from the 200 it stands for. */
+const NOT_MODIFIED_FIELDS = [
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'vary',
+  'last-modified',
+]
+
+export function notModifiedHeaders(full: Headers): Headers {
+  const out = new Headers()
+  for (const name of NOT_MODIFIED_FIELDS) {
+    const value = full.get(name)
+    if (value !== null) out.set(name, value)
+  }
+  return out
+}
+
+/** Conditional request headers to revalidate a stored copy with the origin (RFC 9111 §4.3.1). */
+export function revalidationHeaders(stored: Validators): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (stored.etag !== undefined) out['if-none-match'] = stored.etag
+  if (stored.lastModified !== undefined) out['if-modified-since'] = stored.lastModified
+  return out
+}
+
+/** Fields a 304 must not overwrite in the stored response (RFC 9111 §3.2). */
+const KEEP_ON_UPDATE = new Set([
+  'content-length',
+  'content-encoding',
+  'content-type',
+  'content-range',
+])
+
+/** RFC 9111 §4.3.4: the stored headers updated with those of a 304 that validated them. */
+export function mergeNotModified(
+  stored: ReadonlyArray<readonly [string, string]>,
+  notModified: Headers
+): Array<[string, string]> {
+  const replaced = new Set<string>()
+  for (const [name] of notModified) if (!KEEP_ON_UPDATE.has(name)) replaced.add(name)
+  const merged: Array<[string, string]> = stored
+    .filter(([name]) => !replaced.has(name))
+    .map(([name, value]) => [name, value])
+  for (const [name, value] of notModified) if (replaced.has(name)) merged.push([name, value])
+  return merged
+}

@@ -1,0 +1,69 @@
+import { env } from 'cloudflare:workers'
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { createAdminRoutes } from './admin/admin-routes'
+import type { AppEnv } from './app-env'
+import { createCacheApiTier } from './cache/l1-cache-api'
+import type { CacheTier } from './cache/tier'
+import { loadConfig, type Config } from './config/load-config'
+import { matchRoute } from './config/route-matcher'
+import { errorResponse } from './http/error-response'
+import { handleCacheable } from './proxy/cache-handler'
+import { passThrough } from './proxy/pass-through'
+
+// Fail fast: a Worker with invalid config refuses to start (wrangler dev / deploy show the named field).
+loadConfig(env)
+
+const MAX_L1_TIERS = 16
+const l1Tiers = new Map<string, CacheTier>()
+
+/** L1 keys live under the Worker's own hostname (the Cache API is per zone). Bounded: hosts are few. */
+function l1For(config: Config, origin: string): CacheTier {
+  const id = `${config.cacheName}|${origin}`
+  let tier = l1Tiers.get(id)
+  if (!tier) {
+    if (l1Tiers.size >= MAX_L1_TIERS) l1Tiers.clear()
+    tier = createCacheApiTier(config.cacheName, origin)
+    l1Tiers.set(id, tier)
+  }
+  return tier
+}
+
+const CACHEABLE_METHODS = new Set(['GET', 'HEAD'])
+
+export const app = new Hono<AppEnv>()
+
+app.use('*', async function proxyContext(c, next) {
+  const config = loadConfig(c.env)
+  c.set('proxy', {
+    config,
+    l1: l1For(config, new URL(c.req.url).origin),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  })
+  await next()
+})
+
+app.route('/_cache', createAdminRoutes())
+
+app.all('*', async function edgeCache(c) {
+  const request = c.req.raw
+  const ctx = c.var.proxy
+  const url = new URL(request.url)
+  const route = matchRoute(ctx.config.routes, url.pathname)
+  if (!CACHEABLE_METHODS.has(request.method)) return passThrough(request, url, ctx, 'method')
+  if (route === undefined) return passThrough(request, url, ctx, 'bypass', 'no-route')
+  if (route.bypass) return passThrough(request, url, ctx, 'bypass', 'route')
+  return handleCacheable(request, url, route, ctx)
+})
+
+app.onError(function onError(error) {
+  if (error instanceof HTTPException) {
+    return errorResponse(error.status, `http_${error.status}`, error.message)
+  }
+  console.error(
+    JSON.stringify({ level: 'error', message: String(error), stack: (error as Error).stack })
+  )
+  return errorResponse(500, 'internal_error', 'Internal error.')
+})
+
+export default app

@@ -1,0 +1,71 @@
+import type { Config } from '../config/load-config'
+import type { CompiledRoute } from '../config/route-matcher'
+import { hopByHopFields } from '../http/headers'
+
+/** Headers a client may send but must never reach the origin through us (routing and proxy metadata). */
+const NEVER_FORWARDED = /^(?:host|forwarded|x-forwarded-.*|x-real-ip|cf-.*|cdn-loop)$/
+
+export class OpenProxyError extends Error {
+  static readonly code = 'E_OPEN_PROXY'
+}
+
+/**
+ * The origin URL for a request path and (already normalised) query. Built by string concatenation on
+ * the configured origin, never by resolving against the request, so `//evil.example/x`, absolute-form
+ * request targets, Host and X-Forwarded-* cannot choose another host.
+ */
+export function originUrlFor(config: Config, path: string, query: string): URL {
+  const base = config.originUrl
+  const basePath = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname
+  const url = new URL(`${base.origin}${basePath}${path}${query}`)
+  if (url.origin !== base.origin) throw new OpenProxyError(`refusing to fetch ${url.origin}`)
+  return url
+}
+
+/** Request headers for a cacheable fetch: only the key headers and the route's allow-list (no poisoning). */
+export function cacheableOriginHeaders(
+  request: Headers,
+  route: CompiledRoute,
+  config: Config
+): Headers {
+  const out = new Headers()
+  const allowed = route.forwardHeaders ?? config.origin.forwardHeaders
+  for (const name of [...route.key.headers, ...allowed]) {
+    const value = request.get(name)
+    if (value !== null && !NEVER_FORWARDED.test(name)) out.set(name, value)
+  }
+  return out
+}
+
+/** Request headers for a pass-through (uncached) request: end-to-end headers minus proxy metadata. */
+export function passThroughHeaders(request: Headers): Headers {
+  const drop = hopByHopFields(request)
+  const out = new Headers()
+  for (const [name, value] of request) {
+    if (!drop.has(name) && !NEVER_FORWARDED.test(name)) out.append(name, value)
+  }
+  return out
+}
+
+export interface OriginResult {
+  readonly response: Response
+  readonly requestTime: number
+  readonly responseTime: number
+}
+
+/** Fetches the origin with a deadline covering headers and body; redirects are passed to the client. */
+export async function fetchOrigin(
+  url: URL,
+  init: { method: string; headers: Headers; body?: BodyInit | null },
+  timeoutMs: number
+): Promise<OriginResult> {
+  const requestTime = Date.now()
+  const response = await fetch(url, {
+    method: init.method,
+    headers: init.headers,
+    body: init.body ?? null,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+  return { response, requestTime, responseTime: Date.now() }
+}

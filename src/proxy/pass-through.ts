@@ -1,0 +1,61 @@
+import { invalidateUrl } from '../cache/invalidate'
+import type { ForwardReason } from '../http/cache-status'
+import { fetchOrigin, originUrlFor, passThroughHeaders } from '../origin/origin-request'
+import type { ProxyContext } from './context'
+import { forwardResponse } from './respond'
+import { originFailure } from './origin-failure'
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const WITHOUT_BODY = new Set(['GET', 'HEAD'])
+
+/**
+ * Sends a request to the origin without caching it: bypassed routes, uncacheable methods, requests we
+ * must not share. Unsafe methods that succeed invalidate what they touched (RFC 9111 §4.4).
+ */
+export async function passThrough(
+  request: Request,
+  url: URL,
+  ctx: ProxyContext,
+  fwd: ForwardReason,
+  detail?: string
+): Promise<Response> {
+  const { config } = ctx
+  const target = originUrlFor(config, url.pathname, url.search)
+  let result
+  try {
+    result = await fetchOrigin(
+      target,
+      {
+        method: request.method,
+        headers: passThroughHeaders(request.headers),
+        body: WITHOUT_BODY.has(request.method) ? null : request.body,
+      },
+      config.origin.timeoutMs
+    )
+  } catch (error) {
+    return originFailure(error, config.statusName, fwd)
+  }
+  const { response } = result
+  // Awaited, not deferred: the client that wrote must read its own write on the next request.
+  if (UNSAFE.has(request.method) && response.status < 400) {
+    await invalidateTouched(url, response.headers, ctx)
+  }
+  return forwardResponse(response, config.statusName, { fwd, detail }, request.method)
+}
+
+/** The request URL plus same-host Location / Content-Location (RFC 9111 §4.4). */
+async function invalidateTouched(url: URL, headers: Headers, ctx: ProxyContext): Promise<void> {
+  const targets = [url]
+  for (const name of ['location', 'content-location']) {
+    const value = headers.get(name)
+    if (!value) continue
+    try {
+      const touched = new URL(value, url)
+      if (touched.host === url.host || touched.host === ctx.config.originUrl.host)
+        targets.push(touched)
+    } catch {
+      // An unparsable Location names nothing we store.
+    }
+  }
+  await Promise.all(targets.map((target) => invalidateUrl(target, ctx.config, ctx.l1)))
+}

@@ -1,0 +1,12 @@
+import { reset } from 'cloudflare:test'
+import { afterEach, beforeEach } from 'vitest'
+import { originControl } from './worker'
+
+// Every test starts with an empty cache and a fresh, healthy origin with zeroed counters.
+beforeEach(async () => {
+  await originControl('reset')
+})
+
+afterEach(async () => {
+  await reset()
+})

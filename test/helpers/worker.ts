@@ -1,0 +1,69 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import worker from '../../src/index'
+
+export const ORIGIN = 'http://origin.test'
+export const ADMIN_TOKEN = 'test-admin-token'
+
+/**
+ * Sends a request through the Worker and waits for its background work (L1 writes, refreshes), so the
+ * next request sees what this one stored.
+ */
+export async function send(
+  path: string,
+  init?: RequestInit,
+  base = 'https://cache.test'
+): Promise<Response> {
+  const ctx = createExecutionContext()
+  const response = await worker.fetch(new Request(new URL(path, base), init), env, ctx)
+  // Read the body before waiting: background work may depend on the response being consumed.
+  const body = await response.arrayBuffer()
+  await waitOnExecutionContext(ctx)
+  return new Response(response.status === 304 || init?.method === 'HEAD' ? null : body, {
+    status: response.status,
+    headers: response.headers,
+  })
+}
+
+export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T
+}
+
+export interface OriginStats {
+  fetches: number
+  byPath: Record<string, number>
+  notModified: number
+}
+
+export async function originStats(): Promise<OriginStats> {
+  return (await (await fetch(`${ORIGIN}/__origin/stats`)).json()) as OriginStats
+}
+
+export async function originControl(
+  path: 'reset' | 'fail' | 'latency',
+  body?: unknown
+): Promise<void> {
+  const response = await fetch(`${ORIGIN}/__origin/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (!response.ok) throw new Error(`origin control ${path}: ${response.status}`)
+  await response.arrayBuffer()
+}
+
+/** `/echo/<name>` with response headers set through `h-<field>` query parameters. */
+export function echo(name: string, headers: Record<string, string> = {}, extra = ''): string {
+  const query = new URLSearchParams()
+  for (const [field, value] of Object.entries(headers)) query.set(`h-${field}`, value)
+  const qs = query.toString()
+  return `/echo/${name}${qs || extra ? '?' : ''}${qs}${qs && extra ? '&' : ''}${extra}`
+}
+
+export function admin(path: string, init: RequestInit = {}, token: string | null = ADMIN_TOKEN) {
+  const headers = new Headers(init.headers)
+  if (token !== null) headers.set('authorization', `Bearer ${token}`)
+  return send(`/_cache${path}`, { ...init, headers })
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { echo, json, originStats, send } from '../helpers/worker'
+
+describe('read-through L1', () => {
+  it('stores a miss and serves the next request from L1 without touching the origin', async () => {
+    const first = await send('/products/1')
+    expect(first.status).toBe(200)
+    expect(first.headers.get('cache-status')).toMatch(/^edge-cache; fwd=miss; ttl=\d+; stored$/)
+    const second = await send('/products/1')
+    expect(second.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d+; detail=L1$/)
+    expect(await second.text()).toBe(await first.text())
+    expect((await originStats()).fetches).toBe(1)
+  })
+
+  it('answers HEAD from the GET entry, and a HEAD miss fills the entry for GET', async () => {
+    await send('/products/2')
+    const head = await send('/products/2', { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('cache-status')).toContain('hit')
+    expect(await head.text()).toBe('')
+
+    const headMiss = await send('/products/3', { method: 'HEAD' })
+    expect(headMiss.headers.get('cache-status')).toContain('fwd=miss')
+    const get = await send('/products/3')
+    expect(get.headers.get('cache-status')).toContain('hit')
+    expect((await get.json()) as object).toHaveProperty('id')
+    expect((await originStats()).fetches).toBe(2)
+  })
+
+  it('drops ignored query parameters from the key and from the origin request', async () => {
+    await send('/products/4?utm_source=mail')
+    const hit = await send('/products/4?gclid=abc&utm_campaign=x')
+    expect(hit.headers.get('cache-status')).toContain('hit')
+    const stats = await originStats()
+    expect(stats.fetches).toBe(1)
+    expect(Object.keys(stats.byPath).join()).not.toContain('utm')
+  })
+
+  it('treats query order as irrelevant', async () => {
+    await send(echo('order', { 'cache-control': 'max-age=60' }, 'b=2&a=1'))
+    const hit = await send(echo('order', { 'cache-control': 'max-age=60' }, 'a=1&b=2'))
+    expect(hit.headers.get('cache-status')).toContain('hit')
+  })
+
+  it('caches a route whose origin sends no cache headers for the route ttl', async () => {
+    const miss = await send('/categories')
+    expect(miss.headers.get('cache-control')).toBeNull()
+    expect(miss.headers.get('cache-status')).toMatch(/fwd=miss; ttl=120; stored/)
+    expect((await send('/categories')).headers.get('cache-status')).toContain('hit')
+    expect((await originStats()).fetches).toBe(1)
+  })
+
+  it('passes bypassed routes straight through', async () => {
+    const response = await send('/account')
+    expect(response.headers.get('cache-status')).toBe('edge-cache; fwd=bypass; detail=route')
+    await send('/account')
+    expect((await originStats()).fetches).toBe(2)
+  })
+
+  it('serves but does not cache keys over the length limit', async () => {
+    const long = echo('long', { 'cache-control': 'max-age=60' }, `q=${'x'.repeat(3000)}`)
+    const first = await send(long)
+    expect(first.status).toBe(200)
+    expect(first.headers.get('cache-status')).toContain('detail=key-too-long')
+    await send(long)
+    expect((await originStats()).fetches).toBe(2)
+  })
+
+  it('keeps a stored copy out of client-facing tag headers', async () => {
+    const response = await send('/products/5')
+    expect(response.headers.get('surrogate-key')).toBeNull()
+    expect(response.headers.get('cache-tag')).toBeNull()
+    const body = await json<{ id: number | string }>(response)
+    expect(String(body.id)).toBe('5')
+  })
+})

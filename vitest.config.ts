@@ -1,0 +1,26 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+import { createDemoOrigin } from './tools/demo-origin/app'
+
+// The demo origin runs in this Node process; the Worker under test reaches it through Miniflare's
+// outbound service, so every origin fetch is a real HTTP exchange with the real demo-origin code.
+const origin = createDemoOrigin({ latencyMs: 0 })
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          ORIGIN_URL: 'http://origin.test',
+          ADMIN_TOKEN: 'test-admin-token',
+        },
+        outboundService: (request: Request) => origin.app.fetch(request),
+      },
+    }),
+  ],
+  test: {
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    setupFiles: ['test/helpers/setup.ts'],
+  },
+})

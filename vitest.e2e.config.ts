@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config'
+
+// End-to-end: the whole local stack (demo origin + `wrangler dev`) started once, spoken to over HTTP.
+export default defineConfig({
+  test: {
+    include: ['test/e2e/**/*.test.ts'],
+    environment: 'node',
+    globalSetup: ['test/e2e/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    // One stack, shared state (origin counters): files run one after another.
+    fileParallelism: false,
+  },
+})
