@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import { type z } from 'zod'
 import { compileRoutes, type CompiledRoute } from './route-matcher'
 import { cacheConfigSchema, envSchema, type CacheConfigParsed } from './schema'
 

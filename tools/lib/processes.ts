@@ -40,7 +40,8 @@ const shutdownHooks = new Set<() => Promise<void> | void>()
 let handlersInstalled = false
 let shuttingDown = false
 
-// CSI sequences (colours, cursor moves) and OSC hyperlinks.
+// CSI sequences (colours, cursor moves) and OSC hyperlinks: matching control characters is the point.
+// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g
 
 export function stripAnsi(text: string): string {
