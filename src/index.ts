@@ -35,9 +35,11 @@ export const app = new Hono<AppEnv>()
 
 app.use('*', async function proxyContext(c, next) {
   const config = loadConfig(c.env)
+  const url = new URL(c.req.url)
+  c.set('url', url)
   c.set('proxy', {
     config,
-    l1: l1For(config, new URL(c.req.url).origin),
+    l1: l1For(config, url.origin),
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   })
   await next()
@@ -48,7 +50,7 @@ app.route('/_cache', createAdminRoutes())
 app.all('*', async function edgeCache(c) {
   const request = c.req.raw
   const ctx = c.var.proxy
-  const url = new URL(request.url)
+  const url = c.var.url
   const route = matchRoute(ctx.config.routes, url.pathname)
   if (!CACHEABLE_METHODS.has(request.method)) return passThrough(request, url, ctx, 'method')
   if (route === undefined) return passThrough(request, url, ctx, 'bypass', 'no-route')

@@ -36,9 +36,20 @@ function run(options: LoadOptions, seconds: number): Promise<autocannon.Result> 
   })
 }
 
-export async function measureLoad(options: LoadOptions): Promise<LoadResult> {
+export interface Measured<T> extends LoadResult {
+  /** What `sample` returned right before and right after the measured window (not the warm-up). */
+  before?: T
+  after?: T
+}
+
+export async function measureLoad<T = never>(
+  options: LoadOptions,
+  sample?: () => T
+): Promise<Measured<T>> {
   if (options.warmupSeconds) await run(options, options.warmupSeconds)
+  const before = sample?.()
   const result = await run(options, options.seconds)
+  const after = sample?.()
   const requests = result.requests.total
   return {
     rps: requests / result.duration,
@@ -54,6 +65,8 @@ export async function measureLoad(options: LoadOptions): Promise<LoadResult> {
     errors: result.errors,
     timeouts: result.timeouts,
     seconds: result.duration,
+    before,
+    after,
   }
 }
 

@@ -46,6 +46,8 @@ export const STATIC: WorkerTarget = {
 export interface RunningTarget {
   target: WorkerTarget
   url: string
+  /** Process group of its `wrangler dev` (wrangler and both workerd). */
+  pgid: number
 }
 
 /** Starts a target under `wrangler dev` against the bench's demo origin; stopped with the scenario. */
@@ -68,5 +70,5 @@ export async function startTarget(
     })
   )
   ctx.defer(() => worker.stop())
-  return { target, url: worker.url }
+  return { target, url: worker.url, pgid: worker.process.pid }
 }

@@ -3,6 +3,7 @@
  * `hono/cache`, measured in one run, in interleaved rounds, one target at a time.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { groupCpu, type GroupCpu } from '../lib/cpu'
 import { measureLoad, median, type LoadResult } from '../lib/load'
 import {
   EDGE_CACHE,
@@ -25,6 +26,9 @@ const TARGETS: readonly WorkerTarget[] = [MINIMAL, HONO_CACHE, EDGE_CACHE, STATI
 interface Trial extends LoadResult {
   round: number
   originFetches: number
+  /** CPU per request of the Worker's own workerd, and of the whole `wrangler dev` group. */
+  workerCpuUs: number | null
+  allCpuUs: number | null
 }
 
 interface TargetRun {
@@ -62,8 +66,24 @@ async function prime(ctx: BenchContext, run: RunningTarget, failures: string[]):
   throw new Error(`${run.target.label}: never served ${L1_PATH} from cache (last: ${last})`)
 }
 
-function ratio(value: number, base: number | undefined): number | null {
-  return base && Number.isFinite(value) ? value / base : null
+function perRequestUs(
+  before: GroupCpu | null | undefined,
+  after: GroupCpu | null | undefined,
+  requests: number,
+  pick: (cpu: GroupCpu) => number | null
+): number | null {
+  const a = before && pick(before)
+  const b = after && pick(after)
+  return a != null && b != null && requests > 0 ? ((b - a) * 1000) / requests : null
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((n, x) => n + x, 0)
+}
+
+function medianOrNull(values: readonly (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null)
+  return known.length ? median(known) : null
 }
 
 export const l1Hit: Scenario = {
@@ -94,15 +114,27 @@ export const l1Hit: Scenario = {
       // Rotate the order (ABC, BCA, CAB...) so no target always runs right after the same one.
       const shift = (round - 1) % Math.max(1, ready.length)
       for (const run of [...ready.slice(shift), ...ready.slice(0, shift)]) {
+        const { url, pgid } = run.running!
         const before = ctx.origin.state.fetches
         const result = await ctx.step(`round ${round} ${run.target.label}`, trialMs, () =>
-          measureLoad({ url: run.running!.url + L1_PATH, connections, seconds, warmupSeconds })
+          measureLoad({ url: url + L1_PATH, connections, seconds, warmupSeconds }, () =>
+            groupCpu(pgid)
+          )
         )
         const originFetches = ctx.origin.state.fetches - before
-        run.trials.push({ ...result, round, originFetches })
+        const { before: cpu0, after: cpu1, ...load } = result
+        const trial: Trial = {
+          ...load,
+          round,
+          originFetches,
+          workerCpuUs: perRequestUs(cpu0, cpu1, load.requests, (c) => c.workerMs),
+          allCpuUs: perRequestUs(cpu0, cpu1, load.requests, (c) => c.allMs),
+        }
+        run.trials.push(trial)
         ctx.log(
-          `  round ${round}/${rounds} ${run.target.label.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} req/s` +
-            `  p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  origin +${originFetches}`
+          `  round ${round}/${rounds} ${run.target.label.padEnd(24)} ${load.rps.toFixed(0).padStart(6)} req/s` +
+            `  p50 ${load.latencyMs.p50} ms  p99 ${load.latencyMs.p99} ms` +
+            `  worker CPU ${trial.workerCpuUs?.toFixed(0) ?? '?'} µs/req  origin +${originFetches}`
         )
       }
     }
@@ -119,6 +151,22 @@ export const l1Hit: Scenario = {
       }
     }
 
+    /**
+     * Ratio of throughputs measured in the same round, then the median over rounds: background load
+     * drifts over a run, and pairing trials of one round cancels most of it.
+     */
+    const pairedRatio = (run: TargetRun, base: TargetRun | undefined): number | null => {
+      if (!base?.running || !run.running) return null
+      const ratios = run.trials.flatMap((trial) => {
+        const other = base.trials.find((t) => t.round === trial.round)
+        return other && other.rps > 0 ? [trial.rps / other.rps] : []
+      })
+      return ratios.length ? median(ratios) : null
+    }
+    const byTarget = (target: WorkerTarget) => runs.find((r) => r.target === target)
+    const minimal = byTarget(MINIMAL)
+    const hono = byTarget(HONO_CACHE)
+
     const summary = runs.map((run) => {
       const t = run.trials
       return {
@@ -126,14 +174,15 @@ export const l1Hit: Scenario = {
         rps: median(t.map((x) => x.rps)),
         p50: median(t.map((x) => x.latencyMs.p50)),
         p99: median(t.map((x) => x.latencyMs.p99)),
-        non2xx: t.reduce((n, x) => n + x.non2xx, 0),
-        errors: t.reduce((n, x) => n + x.errors, 0),
-        originFetches: t.reduce((n, x) => n + x.originFetches, 0),
+        workerCpuUs: medianOrNull(t.map((x) => x.workerCpuUs)),
+        allCpuUs: medianOrNull(t.map((x) => x.allCpuUs)),
+        non2xx: sum(t.map((x) => x.non2xx)),
+        errors: sum(t.map((x) => x.errors + x.timeouts)),
+        originFetches: sum(t.map((x) => x.originFetches)),
+        vsMinimal: pairedRatio(run, minimal),
+        vsHono: pairedRatio(run, hono),
       }
     })
-    const rpsOf = (target: WorkerTarget) => summary.find((s) => s.run.target === target)?.rps
-    const minimalRps = rpsOf(MINIMAL)
-    const honoRps = rpsOf(HONO_CACHE)
 
     for (const s of summary) {
       if (!s.run.running) continue
@@ -144,42 +193,60 @@ export const l1Hit: Scenario = {
       if (s.errors > 0) failures.push(`${label}: ${s.errors} connection errors/timeouts`)
     }
 
-    const rows: Record<string, Cell>[] = summary.map((s) => ({
-      target: s.run.unavailable ? `${s.run.target.label} (unavailable)` : s.run.target.label,
-      rps: s.run.running ? s.rps : null,
-      p50: s.run.running ? s.p50 : null,
-      p99: s.run.running ? s.p99 : null,
-      non2xx: s.run.running ? s.non2xx : null,
-      originFetches: s.run.running ? s.originFetches : null,
-      vsMinimal: ratio(s.rps, minimalRps),
-      vsHono: ratio(s.rps, honoRps),
-    }))
+    const rows: Record<string, Cell>[] = summary.map((s) => {
+      const up = s.run.running !== undefined
+      return {
+        target: up ? s.run.target.label : `${s.run.target.label} (unavailable)`,
+        rps: up ? s.rps : null,
+        p50: up ? s.p50 : null,
+        p99: up ? s.p99 : null,
+        workerCpuUs: s.workerCpuUs,
+        allCpuUs: s.allCpuUs,
+        non2xx: up ? s.non2xx : null,
+        originFetches: up ? s.originFetches : null,
+        vsMinimal: s.vsMinimal,
+        vsHono: s.vsHono,
+      }
+    })
 
     const notes: string[] = [
-      `median of ${rounds} interleaved rounds (order rotated each round); ${seconds} s per trial after ${warmupSeconds} s warm-up; ${connections} connections; one target loaded at a time`,
-      "every target runs under `wrangler dev` (a proxy workerd in front of the Worker's): the static row is that ceiling, and it compresses every ratio toward 1",
+      `req/s, latencies and CPU: medians of ${rounds} interleaved rounds (order rotated each round); ${seconds} s per trial after ${warmupSeconds} s warm-up; ${connections} connections; one target loaded at a time`,
+      "ratios: median over rounds of req/s ÷ the baseline's req/s in the same round",
+      "CPU µs/req: the Worker's own workerd (it also runs the Cache API) | the whole `wrangler dev` group; steadier than req/s on a shared machine",
+      "every target runs under `wrangler dev` (a proxy workerd in front of the Worker's): the static row is that ceiling, and it compresses every req/s ratio toward 1",
     ]
     const ours = summary.find((s) => s.run.target === EDGE_CACHE)
-    if (ours?.run.running && minimalRps && honoRps) {
-      const vsMin = ours.rps / minimalRps
-      const vsHono = ours.rps / honoRps
+    const base = (target: WorkerTarget) => summary.find((s) => s.run.target === target)
+    if (ours?.run.running && ours.vsMinimal !== null && ours.vsHono !== null) {
       notes.push(
-        `goal (DESIGN.md §6): ≥ 0.90× minimal → ${vsMin.toFixed(2)}× ${vsMin >= 0.9 ? 'met' : 'NOT met'}; ` +
-          `≥ 1.00× hono/cache → ${vsHono.toFixed(2)}× ${vsHono >= 1 ? 'met' : 'NOT met'}`
+        `goal (DESIGN.md §6): ≥ 0.90× minimal → ${ours.vsMinimal.toFixed(2)}× ${ours.vsMinimal >= 0.9 ? 'met' : 'NOT met'}; ` +
+          `≥ 1.00× hono/cache → ${ours.vsHono.toFixed(2)}× ${ours.vsHono >= 1 ? 'met' : 'NOT met'}`
       )
+      const cpuMin = base(MINIMAL)?.workerCpuUs
+      const cpuHono = base(HONO_CACHE)?.workerCpuUs
+      if (ours.workerCpuUs && cpuMin && cpuHono) {
+        notes.push(
+          `by Worker CPU per request (inverse, as a throughput ratio): ${(cpuMin / ours.workerCpuUs).toFixed(2)}× minimal, ` +
+            `${(cpuHono / ours.workerCpuUs).toFixed(2)}× hono/cache`
+        )
+      }
     }
 
+    const us = (v: number) => v.toFixed(0)
+    const times = (v: number) => `${v.toFixed(2)}×`
     const result: ScenarioResult = {
       title: 'L1-hit throughput',
       columns: [
         { key: 'target', label: 'target' },
         { key: 'rps', label: 'req/s', format: (v) => v.toFixed(0) },
-        { key: 'p50', label: 'p50 ms', format: (v) => v.toFixed(2) },
-        { key: 'p99', label: 'p99 ms', format: (v) => v.toFixed(2) },
+        { key: 'p50', label: 'p50 ms', format: (v) => v.toFixed(1) },
+        { key: 'p99', label: 'p99 ms', format: (v) => v.toFixed(1) },
+        { key: 'workerCpuUs', label: 'Worker CPU µs/req', format: us },
+        { key: 'allCpuUs', label: 'all CPU µs/req', format: us },
         { key: 'non2xx', label: 'non-2xx' },
         { key: 'originFetches', label: 'origin fetches during run' },
-        { key: 'vsMinimal', label: 'ratio vs minimal', format: (v) => `${v.toFixed(2)}×` },
-        { key: 'vsHono', label: 'ratio vs hono/cache', format: (v) => `${v.toFixed(2)}×` },
+        { key: 'vsMinimal', label: 'ratio vs minimal', format: times },
+        { key: 'vsHono', label: 'ratio vs hono/cache', format: times },
       ],
       rows,
       notes,

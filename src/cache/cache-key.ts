@@ -1,66 +1,113 @@
 import type { KeyRules } from '../config/schema'
 
-/**
- * The cache key: normalised path + normalised query, then (for variants) the selecting request
- * headers. The host and scheme are deliberately not part of it: the origin is fixed by config.
+/*
+ * The cache key: normalised path + normalised query (the primary key), then for a variant the values of
+ * the selecting request headers. The host and scheme are deliberately not part of it: the origin is fixed
+ * by config, so every host the Worker answers on shares one cache.
  */
 
-type QueryRules = Pick<KeyRules, 'ignoreQuery' | 'allowQuery'>
+export type QueryRules = Pick<KeyRules, 'ignoreQuery' | 'allowQuery'>
 
-interface QueryMatcher {
-  readonly ignore: RegExp | undefined
-  readonly allow: RegExp | undefined
+/** The compiled form of a route's query rules. */
+export interface QueryMatcher {
+  /** Whether the (decoded) parameter name stays in the key and in the origin request. */
+  keeps(name: string): boolean
 }
 
-function globsToRegExp(globs: readonly string[] | undefined): RegExp | undefined {
-  if (globs === undefined) return undefined
-  if (globs.length === 0) return /^(?!)/
-  const alternatives = globs.map((glob) =>
-    glob
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')
-  )
-  return new RegExp(`^(?:${alternatives.join('|')})$`)
+/** A glob list as a predicate: `*` matches any run of characters (empty included); names are case-sensitive. */
+function compileGlobs(globs: readonly string[]): (name: string) => boolean {
+  const exact = new Set<string>()
+  const patterns: string[] = []
+  for (const glob of globs) {
+    if (!glob.includes('*')) {
+      exact.add(glob)
+      continue
+    }
+    patterns.push(
+      glob
+        .split('*')
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))
+        .join('[\\s\\S]*')
+    )
+  }
+  if (patterns.length === 0) return (name) => exact.has(name)
+  const regex = new RegExp(`^(?:${patterns.join('|')})$`)
+  return (name) => exact.has(name) || regex.test(name)
 }
 
+const KEEP_ALL: QueryMatcher = { keeps: () => true }
 const compiled = new WeakMap<QueryRules, QueryMatcher>()
 
-/** Compiles the rules' globs once per rules object (config is parsed once per isolate). */
+/**
+ * Compiles the rules' globs once per rules object: callers pass the route's rules on every request and
+ * the work is done on the first.
+ */
 export function compileQueryRules(rules: QueryRules): QueryMatcher {
   let matcher = compiled.get(rules)
-  if (!matcher) {
-    matcher = {
-      ignore: rules.ignoreQuery.length ? globsToRegExp(rules.ignoreQuery) : undefined,
-      allow: globsToRegExp(rules.allowQuery),
-    }
+  if (matcher === undefined) {
+    const ignored = rules.ignoreQuery.length > 0 ? compileGlobs(rules.ignoreQuery) : undefined
+    const allowed = rules.allowQuery === undefined ? undefined : compileGlobs(rules.allowQuery)
+    if (ignored === undefined && allowed === undefined) matcher = KEEP_ALL
+    else if (allowed === undefined) matcher = { keeps: (name) => !ignored!(name) }
+    else if (ignored === undefined) matcher = { keeps: allowed }
+    else matcher = { keeps: (name) => allowed(name) && !ignored(name) }
     compiled.set(rules, matcher)
   }
   return matcher
 }
 
-/** `''` when nothing remains, else `?` + pairs sorted by name then value, consistently re-encoded. */
+/**
+ * `''` when no parameter remains, else `?` + `name=value` pairs sorted by name then value. Names and
+ * values are decoded by URLSearchParams (`+` is a space) and re-encoded with encodeURIComponent, so
+ * `a=%7E`, `a=~` and `a=%7e` give one key, and `a` equals `a=`. The encoded strings are ASCII, so `<` is
+ * byte order. URLSearchParams yields well-formed strings, so encodeURIComponent cannot throw here.
+ */
 export function normalizeQuery(params: URLSearchParams, rules: QueryRules): string {
-  const { ignore, allow } = compileQueryRules(rules)
-  const pairs: string[] = []
+  const matcher = compileQueryRules(rules)
+  const pairs: [string, string][] = []
   for (const [name, value] of params) {
-    if (ignore?.test(name) || (allow && !allow.test(name))) continue
-    pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    if (matcher.keeps(name)) pairs.push([encodeURIComponent(name), encodeURIComponent(value)])
   }
   if (pairs.length === 0) return ''
-  // Sorting "name=value" strings orders by name, then value, because '=' is encoded inside both parts.
-  pairs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  return `?${pairs.join('&')}`
+  if (pairs.length > 1) {
+    pairs.sort(([an, av], [bn, bv]) =>
+      an < bn ? -1 : an > bn ? 1 : av < bv ? -1 : av > bv ? 1 : 0
+    )
+  }
+  let query = '?'
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!
+    query += i === 0 ? `${name}=${value}` : `&${name}=${value}`
+  }
+  return query
 }
 
-const UNRESERVED = /[A-Za-z0-9\-._~]/
+const PERCENT_ESCAPE = /%([0-9A-Fa-f]{2})/g
 
-/** RFC 3986 §6.2.2: decode percent-encoded unreserved characters, upper-case the hex of the others. */
+function isUnreserved(code: number): boolean {
+  return (
+    (code >= 0x41 && code <= 0x5a) || // A-Z
+    (code >= 0x61 && code <= 0x7a) || // a-z
+    (code >= 0x30 && code <= 0x39) || // 0-9
+    code === 0x2d || // -
+    code === 0x2e || // .
+    code === 0x5f || // _
+    code === 0x7e // ~
+  )
+}
+
+/**
+ * RFC 3986 §6.2.2.1/§6.2.2.2: percent-encoded unreserved characters are decoded, the hex of every other
+ * escape is upper-cased (`%2f` → `%2F`, `%7E` → `~`); malformed escapes (`%zz`) are kept as they are.
+ * Dot segments are already gone (the URL parser removes them).
+ */
 export function normalizePath(pathname: string): string {
   if (!pathname.includes('%')) return pathname
-  return pathname.replace(/%([0-9A-Fa-f]{2})/g, (_match, hex: string) => {
-    const ch = String.fromCharCode(parseInt(hex, 16))
-    return UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`
+  return pathname.replace(PERCENT_ESCAPE, (escape, hex: string) => {
+    const code = parseInt(hex, 16)
+    if (isUnreserved(code)) return String.fromCharCode(code)
+    const upper = hex.toUpperCase()
+    return upper === hex ? escape : `%${upper}`
   })
 }
 
@@ -68,13 +115,27 @@ export function primaryKey(url: URL, rules: QueryRules): string {
   return normalizePath(url.pathname) + normalizeQuery(url.searchParams, rules)
 }
 
-/** Absent (`\u0000`) differs from empty; whitespace runs fold to one space, none around commas. */
+/** Stands for a missing header: header values cannot contain NUL, so absent never equals any value. */
+const ABSENT = '\u0000'
+
+/**
+ * A request header value as it selects a variant: absent is `\u0000` (absent differs from empty);
+ * otherwise HTTP whitespace (SP, HTAB) is trimmed, runs of it fold to one space, and none is kept around
+ * commas (`gzip , br` equals `gzip,br`).
+ */
 export function normalizeHeaderValue(value: string | null): string {
-  if (value === null) return '\u0000'
-  return value.trim().replace(/\s+/g, ' ').replace(/ ?, ?/g, ',')
+  if (value === null) return ABSENT
+  return value
+    .replace(/^[ \t]+|[ \t]+$/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/ ?, ?/g, ',')
 }
 
-/** The primary key plus `\nname:value` for each selecting header (names lower-case and sorted). */
+/**
+ * The primary key plus `\nname:value` per selecting header, in the order given (the VaryIndex keeps
+ * names lower-case and sorted). Neither a primary key nor a header value can hold `\n`, so keys of
+ * different header sets never collide.
+ */
 export function variantKey(
   primary: string,
   headerNames: readonly string[],
@@ -85,7 +146,10 @@ export function variantKey(
   return key
 }
 
-/** Length in UTF-16 code units: a cheap, conservative bound (the Cache API URL encodes it further). */
+/**
+ * Length in UTF-16 code units. Keys are ASCII except for header values, so this is close to the byte
+ * length; tiers that encode the key further (the Cache API URL) grow it by a bounded factor.
+ */
 export function exceedsKeyLimit(key: string, maxKeyLength: number): boolean {
   return key.length > maxKeyLength
 }

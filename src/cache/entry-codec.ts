@@ -1,121 +1,190 @@
 import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
 
 /*
- * The one binary format of a stored record, shared by every tier. Big-endian throughout.
+ * Binary format of a StoredRecord, shared by every tier (L1 Cache API body, L2 Redis value).
+ * All numbers are big-endian. `str` is a u32 byte length followed by that many bytes of UTF-8.
  *
- *   magic    2 bytes  0x45 0x43 ("EC")
- *   version  u8       1
- *   kind     u8       0 = response, 1 = vary index
+ *   offset  size  field
+ *   0       2     magic 0x45 0x43 ("EC")
+ *   2       1     format version (u8) = 1
+ *   3       1     kind (u8): 0 = response (CacheEntry), 1 = vary-index (VaryIndex)
  *
- * response:
- *   flags u8 (bit 0 must-revalidate, bit 1 etag present, bit 2 last-modified present)
- *   status u16 · storedAt f64 · freshUntil f64 · staleWhileRevalidateUntil f64 · staleIfErrorUntil f64
- *   initialAgeSec u32 · fetchMs u32   (rounded down, clamped to 0 … 2^32-1)
- *   [etag str] · [lastModified str] · headers: u32 count, (name str, value str)* · tags: u32 count, str*
- *   body: u32 length, bytes (last, so a reader can take it as a view without copying)
- * vary index:
- *   headerNames: u32 count, str* · createdAt f64 · expiresAt f64
+ * kind 0, response:
+ *   u8    flags: bit 0 mustRevalidate, bit 1 etag present, bit 2 lastModified present (others must be 0)
+ *   u16   status
+ *   f64   storedAt                    (epoch ms)
+ *   f64   freshUntil                  (epoch ms)
+ *   f64   staleWhileRevalidateUntil   (epoch ms)
+ *   f64   staleIfErrorUntil           (epoch ms)
+ *   u32   initialAgeSec
+ *   u32   fetchMs
+ *   str   etag            (only if flag bit 1)
+ *   str   lastModified    (only if flag bit 2)
+ *   u32   header count, then per header: str name, str value (names as stored, order kept)
+ *   u32   tag count, then per tag: str
+ *   u32   body length, then the body bytes; the body is last and nothing may follow it
  *
- * str = u32 byte length + UTF-8. Every length is checked against the bytes left before anything is
- * allocated, so a corrupt or hostile record costs nothing; invalid UTF-8 and trailing bytes are errors.
+ * kind 1, vary-index:
+ *   u32   header name count, then per name: str
+ *   f64   createdAt   (epoch ms)
+ *   f64   expiresAt   (epoch ms)
+ *
+ * initialAgeSec and fetchMs are clamped on encode: rounded down (Math.floor, as RFC 9111 ages are whole
+ * seconds and freshness.ts floors too), NaN and negatives become 0, values above 2^32-1 (or +Infinity)
+ * become 2^32-1. The status must be an integer in
+ * 0..65535 and the body at most 2^32-1 bytes, or encoding throws.
+ *
+ * A change to this layout needs a new version number: records of an unknown version are rejected (the
+ * tiers treat them as misses), never misread.
  */
-
-export class EntryCodecError extends Error {
-  static readonly code = 'E_ENTRY_CODEC'
-  constructor(message: string) {
-    super(message)
-    this.name = 'EntryCodecError'
-  }
-}
 
 const MAGIC_0 = 0x45
 const MAGIC_1 = 0x43
 const VERSION = 1
 const KIND_RESPONSE = 0
 const KIND_VARY_INDEX = 1
-const FLAG_MUST_REVALIDATE = 1
-const FLAG_ETAG = 2
-const FLAG_LAST_MODIFIED = 4
+
+const FLAG_MUST_REVALIDATE = 0b001
+const FLAG_ETAG = 0b010
+const FLAG_LAST_MODIFIED = 0b100
+const KNOWN_FLAGS = FLAG_MUST_REVALIDATE | FLAG_ETAG | FLAG_LAST_MODIFIED
+
 const U32_MAX = 0xffff_ffff
+const PREAMBLE = 4
+/** flags + status + 4 timestamps + initialAgeSec + fetchMs + header count + tag count + body length. */
+const RESPONSE_FIXED = 1 + 2 + 4 * 8 + 4 + 4 + 4 + 4 + 4
+/** name count + createdAt + expiresAt. */
+const VARY_FIXED = 4 + 8 + 8
 
 const encoder = new TextEncoder()
+// ignoreBOM keeps a leading U+FEFF in the decoded string, so strings round-trip exactly.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-function u32(value: number): number {
-  return Math.min(U32_MAX, Math.max(0, Math.floor(value) || 0))
+export class EntryCodecError extends Error {
+  static readonly code = 'E_ENTRY_CODEC'
+  readonly code = EntryCodecError.code
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'EntryCodecError'
+  }
 }
 
-/** Worst case UTF-8 size of a string; the exact size is written after encodeInto. */
-function maxUtf8(value: string): number {
-  return value.length * 3
+/** UTF-8 length of a string as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
+function utf8Length(value: string): number {
+  let bytes = value.length
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 0x80) continue
+    if (code < 0x800) {
+      bytes += 1
+    } else if (code >= 0xd800 && code <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        // A surrogate pair: two code units, four bytes.
+        bytes += 2
+        i++
+      } else {
+        bytes += 2
+      }
+    } else {
+      bytes += 2
+    }
+  }
+  return bytes
+}
+
+function clampU32(value: number): number {
+  if (!(value > 0)) return 0
+  return value >= U32_MAX ? U32_MAX : Math.floor(value)
 }
 
 class Writer {
   readonly bytes: Uint8Array
   private readonly view: DataView
-  offset = 0
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity)
+  private pos = 0
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size)
     this.view = new DataView(this.bytes.buffer)
   }
-  u8(value: number) {
-    this.view.setUint8(this.offset, value)
-    this.offset += 1
-  }
-  u16(value: number) {
-    this.view.setUint16(this.offset, value)
-    this.offset += 2
-  }
-  u32(value: number) {
-    this.view.setUint32(this.offset, value)
-    this.offset += 4
-  }
-  f64(value: number) {
-    this.view.setFloat64(this.offset, value)
-    this.offset += 8
-  }
-  str(value: string) {
-    const { written } = encoder.encodeInto(value, this.bytes.subarray(this.offset + 4))
-    this.view.setUint32(this.offset, written)
-    this.offset += 4 + written
-  }
-  raw(value: Uint8Array) {
-    this.u32(value.byteLength)
-    this.bytes.set(value, this.offset)
-    this.offset += value.byteLength
-  }
-  done(): Uint8Array {
-    return this.bytes.subarray(0, this.offset)
-  }
-}
 
-export function encodeRecord(record: StoredRecord): Uint8Array {
-  return record.kind === 'response' ? encodeResponse(record) : encodeVaryIndex(record)
+  u8(value: number): void {
+    this.view.setUint8(this.pos, value)
+    this.pos += 1
+  }
+
+  u16(value: number): void {
+    this.view.setUint16(this.pos, value)
+    this.pos += 2
+  }
+
+  u32(value: number): void {
+    this.view.setUint32(this.pos, value)
+    this.pos += 4
+  }
+
+  f64(value: number): void {
+    this.view.setFloat64(this.pos, value)
+    this.pos += 8
+  }
+
+  str(value: string): void {
+    const { written } = encoder.encodeInto(value, this.bytes.subarray(this.pos + 4))
+    this.view.setUint32(this.pos, written)
+    this.pos += 4 + written
+  }
+
+  raw(value: Uint8Array): void {
+    this.u32(value.byteLength)
+    this.bytes.set(value, this.pos)
+    this.pos += value.byteLength
+  }
+
+  finish(): Uint8Array {
+    if (this.pos !== this.bytes.byteLength) {
+      throw new EntryCodecError(
+        `internal size mismatch: wrote ${this.pos} of ${this.bytes.byteLength} bytes`
+      )
+    }
+    return this.bytes
+  }
 }
 
 function encodeResponse(entry: CacheEntry): Uint8Array {
-  let size = 4 + 1 + 2 + 8 * 4 + 4 * 2 + 4 + 4 + 4 + entry.body.byteLength
-  if (entry.etag !== undefined) size += 4 + maxUtf8(entry.etag)
-  if (entry.lastModified !== undefined) size += 4 + maxUtf8(entry.lastModified)
-  for (const [name, value] of entry.headers) size += 8 + maxUtf8(name) + maxUtf8(value)
-  for (const tag of entry.tags) size += 4 + maxUtf8(tag)
+  const { status, body } = entry
+  if (!Number.isInteger(status) || status < 0 || status > 0xffff) {
+    throw new EntryCodecError(`cannot encode status ${status}: must be an integer in 0..65535`)
+  }
+  if (body.byteLength > U32_MAX) {
+    throw new EntryCodecError(`cannot encode a body of ${body.byteLength} bytes (max ${U32_MAX})`)
+  }
+  let size = PREAMBLE + RESPONSE_FIXED + body.byteLength
+  let flags = entry.mustRevalidate ? FLAG_MUST_REVALIDATE : 0
+  if (entry.etag !== undefined) {
+    flags |= FLAG_ETAG
+    size += 4 + utf8Length(entry.etag)
+  }
+  if (entry.lastModified !== undefined) {
+    flags |= FLAG_LAST_MODIFIED
+    size += 4 + utf8Length(entry.lastModified)
+  }
+  for (const [name, value] of entry.headers) size += 8 + utf8Length(name) + utf8Length(value)
+  for (const tag of entry.tags) size += 4 + utf8Length(tag)
+
   const w = new Writer(size)
   w.u8(MAGIC_0)
   w.u8(MAGIC_1)
   w.u8(VERSION)
   w.u8(KIND_RESPONSE)
-  w.u8(
-    (entry.mustRevalidate ? FLAG_MUST_REVALIDATE : 0) |
-      (entry.etag !== undefined ? FLAG_ETAG : 0) |
-      (entry.lastModified !== undefined ? FLAG_LAST_MODIFIED : 0)
-  )
-  w.u16(entry.status)
+  w.u8(flags)
+  w.u16(status)
   w.f64(entry.storedAt)
   w.f64(entry.freshUntil)
   w.f64(entry.staleWhileRevalidateUntil)
   w.f64(entry.staleIfErrorUntil)
-  w.u32(u32(entry.initialAgeSec))
-  w.u32(u32(entry.fetchMs))
+  w.u32(clampU32(entry.initialAgeSec))
+  w.u32(clampU32(entry.fetchMs))
   if (entry.etag !== undefined) w.str(entry.etag)
   if (entry.lastModified !== undefined) w.str(entry.lastModified)
   w.u32(entry.headers.length)
@@ -125,13 +194,13 @@ function encodeResponse(entry: CacheEntry): Uint8Array {
   }
   w.u32(entry.tags.length)
   for (const tag of entry.tags) w.str(tag)
-  w.raw(entry.body)
-  return w.done()
+  w.raw(body)
+  return w.finish()
 }
 
 function encodeVaryIndex(index: VaryIndex): Uint8Array {
-  let size = 4 + 4 + 16
-  for (const name of index.headerNames) size += 4 + maxUtf8(name)
+  let size = PREAMBLE + VARY_FIXED
+  for (const name of index.headerNames) size += 4 + utf8Length(name)
   const w = new Writer(size)
   w.u8(MAGIC_0)
   w.u8(MAGIC_1)
@@ -141,105 +210,132 @@ function encodeVaryIndex(index: VaryIndex): Uint8Array {
   for (const name of index.headerNames) w.str(name)
   w.f64(index.createdAt)
   w.f64(index.expiresAt)
-  return w.done()
+  return w.finish()
+}
+
+export function encodeRecord(record: StoredRecord): Uint8Array {
+  switch (record.kind) {
+    case 'response':
+      return encodeResponse(record)
+    case 'vary-index':
+      return encodeVaryIndex(record)
+    default: {
+      const kind: unknown = (record as { kind: unknown }).kind
+      throw new EntryCodecError(`cannot encode a record of unknown kind ${String(kind)}`)
+    }
+  }
 }
 
 class Reader {
   private readonly view: DataView
-  offset = 0
+  private pos = 0
+
   constructor(private readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
-  private need(n: number) {
-    if (n > this.bytes.byteLength - this.offset) {
-      throw new EntryCodecError(`truncated record: need ${n} bytes at offset ${this.offset}`)
-    }
-  }
-  u8() {
-    this.need(1)
-    return this.view.getUint8(this.offset++)
-  }
-  u16() {
-    this.need(2)
-    const value = this.view.getUint16(this.offset)
-    this.offset += 2
-    return value
-  }
-  u32() {
-    this.need(4)
-    const value = this.view.getUint32(this.offset)
-    this.offset += 4
-    return value
-  }
-  f64() {
-    this.need(8)
-    const value = this.view.getFloat64(this.offset)
-    this.offset += 8
-    return value
-  }
-  /** A count of items each at least `minItemSize` bytes: bounded by what is left before any allocation. */
-  count(minItemSize: number) {
-    const n = this.u32()
-    if (n * minItemSize > this.bytes.byteLength - this.offset) {
-      throw new EntryCodecError(`count ${n} exceeds the record at offset ${this.offset - 4}`)
-    }
-    return n
-  }
-  raw() {
-    const length = this.u32()
-    this.need(length)
-    const view = this.bytes.subarray(this.offset, this.offset + length)
-    this.offset += length
-    return view
-  }
-  str() {
-    try {
-      return decoder.decode(this.raw())
-    } catch (error) {
-      if (error instanceof EntryCodecError) throw error
-      throw new EntryCodecError(`invalid UTF-8 before offset ${this.offset}`)
-    }
-  }
-  end() {
-    if (this.offset !== this.bytes.byteLength) {
-      throw new EntryCodecError(`${this.bytes.byteLength - this.offset} trailing bytes`)
-    }
-  }
-}
 
-export function decodeRecord(bytes: Uint8Array): StoredRecord {
-  const r = new Reader(bytes)
-  if (r.u8() !== MAGIC_0 || r.u8() !== MAGIC_1)
-    throw new EntryCodecError('not an entry (bad magic)')
-  const version = r.u8()
-  if (version !== VERSION) throw new EntryCodecError(`unknown format version ${version}`)
-  const kind = r.u8()
-  let record: StoredRecord
-  if (kind === KIND_RESPONSE) record = decodeResponse(r)
-  else if (kind === KIND_VARY_INDEX) record = decodeVaryIndex(r)
-  else throw new EntryCodecError(`unknown record kind ${kind}`)
-  r.end()
-  return record
+  get remaining(): number {
+    return this.bytes.byteLength - this.pos
+  }
+
+  private need(count: number, what: string): void {
+    if (count > this.remaining) {
+      throw new EntryCodecError(
+        `truncated record: ${what} needs ${count} bytes at offset ${this.pos}, ${this.remaining} left`
+      )
+    }
+  }
+
+  u8(what: string): number {
+    this.need(1, what)
+    const value = this.view.getUint8(this.pos)
+    this.pos += 1
+    return value
+  }
+
+  u16(what: string): number {
+    this.need(2, what)
+    const value = this.view.getUint16(this.pos)
+    this.pos += 2
+    return value
+  }
+
+  u32(what: string): number {
+    this.need(4, what)
+    const value = this.view.getUint32(this.pos)
+    this.pos += 4
+    return value
+  }
+
+  f64(what: string): number {
+    this.need(8, what)
+    const value = this.view.getFloat64(this.pos)
+    this.pos += 8
+    return value
+  }
+
+  /** A u32 item count, checked against the smallest size the items could take before anything is allocated. */
+  count(what: string, minItemBytes: number): number {
+    const count = this.u32(`${what} count`)
+    if (count * minItemBytes > this.remaining) {
+      throw new EntryCodecError(
+        `${what} count ${count} out of bounds: needs at least ${count * minItemBytes} bytes, ${this.remaining} left`
+      )
+    }
+    return count
+  }
+
+  /** A view of the next `length`-prefixed bytes, not a copy. */
+  slice(what: string): Uint8Array {
+    const length = this.u32(`${what} length`)
+    if (length > this.remaining) {
+      throw new EntryCodecError(
+        `${what} length ${length} out of bounds at offset ${this.pos}, ${this.remaining} left`
+      )
+    }
+    const value = this.bytes.subarray(this.pos, this.pos + length)
+    this.pos += length
+    return value
+  }
+
+  str(what: string): string {
+    const raw = this.slice(what)
+    try {
+      return decoder.decode(raw)
+    } catch (cause) {
+      throw new EntryCodecError(`${what} is not valid UTF-8`, { cause })
+    }
+  }
+
+  end(): void {
+    if (this.remaining !== 0) {
+      throw new EntryCodecError(`${this.remaining} trailing bytes after the record`)
+    }
+  }
 }
 
 function decodeResponse(r: Reader): CacheEntry {
-  const flags = r.u8()
-  const status = r.u16()
-  const storedAt = r.f64()
-  const freshUntil = r.f64()
-  const staleWhileRevalidateUntil = r.f64()
-  const staleIfErrorUntil = r.f64()
-  const initialAgeSec = r.u32()
-  const fetchMs = r.u32()
-  const etag = flags & FLAG_ETAG ? r.str() : undefined
-  const lastModified = flags & FLAG_LAST_MODIFIED ? r.str() : undefined
-  const headerCount = r.count(8)
-  const headers: Array<[string, string]> = []
-  for (let i = 0; i < headerCount; i++) headers.push([r.str(), r.str()])
-  const tagCount = r.count(4)
+  const flags = r.u8('flags')
+  if ((flags & ~KNOWN_FLAGS) !== 0) {
+    throw new EntryCodecError(`unknown flag bits 0x${flags.toString(16)}`)
+  }
+  const status = r.u16('status')
+  const storedAt = r.f64('storedAt')
+  const freshUntil = r.f64('freshUntil')
+  const staleWhileRevalidateUntil = r.f64('staleWhileRevalidateUntil')
+  const staleIfErrorUntil = r.f64('staleIfErrorUntil')
+  const initialAgeSec = r.u32('initialAgeSec')
+  const fetchMs = r.u32('fetchMs')
+  const etag = flags & FLAG_ETAG ? r.str('etag') : undefined
+  const lastModified = flags & FLAG_LAST_MODIFIED ? r.str('lastModified') : undefined
+  const headerCount = r.count('header', 8)
+  const headers: [string, string][] = []
+  for (let i = 0; i < headerCount; i++) headers.push([r.str('header name'), r.str('header value')])
+  const tagCount = r.count('tag', 4)
   const tags: string[] = []
-  for (let i = 0; i < tagCount; i++) tags.push(r.str())
-  const body = r.raw()
+  for (let i = 0; i < tagCount; i++) tags.push(r.str('tag'))
+  const body = r.slice('body')
+  r.end()
   return {
     kind: 'response',
     status,
@@ -259,8 +355,35 @@ function decodeResponse(r: Reader): CacheEntry {
 }
 
 function decodeVaryIndex(r: Reader): VaryIndex {
-  const count = r.count(4)
+  const nameCount = r.count('header name', 4)
   const headerNames: string[] = []
-  for (let i = 0; i < count; i++) headerNames.push(r.str())
-  return { kind: 'vary-index', headerNames, createdAt: r.f64(), expiresAt: r.f64() }
+  for (let i = 0; i < nameCount; i++) headerNames.push(r.str('header name'))
+  const createdAt = r.f64('createdAt')
+  const expiresAt = r.f64('expiresAt')
+  r.end()
+  return { kind: 'vary-index', headerNames, createdAt, expiresAt }
+}
+
+/**
+ * Reads a record written by encodeRecord. The body of a response is a view into `bytes` (no copy): the
+ * caller must not reuse `bytes` for anything else while the entry lives.
+ */
+export function decodeRecord(bytes: Uint8Array): StoredRecord {
+  const r = new Reader(bytes)
+  if (r.u8('magic') !== MAGIC_0 || r.u8('magic') !== MAGIC_1) {
+    throw new EntryCodecError('bad magic: not an encoded cache record')
+  }
+  const version = r.u8('version')
+  if (version !== VERSION) {
+    throw new EntryCodecError(`unknown format version ${version} (this build reads ${VERSION})`)
+  }
+  const kind = r.u8('kind')
+  switch (kind) {
+    case KIND_RESPONSE:
+      return decodeResponse(r)
+    case KIND_VARY_INDEX:
+      return decodeVaryIndex(r)
+    default:
+      throw new EntryCodecError(`unknown record kind ${kind}`)
+  }
 }

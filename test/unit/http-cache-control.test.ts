@@ -411,3 +411,29 @@ describe('parseCacheControl', () => {
     })
   })
 })
+
+describe('parseCacheControl: further edge cases', () => {
+  it('an escaped quote inside private="..." does not let no-store escape the string', () => {
+    const cc = parseCacheControl('private="x\\", no-store", public')
+    expect(cc.noStore).toBe(false)
+    expect(cc.private).toBe(false)
+    expect(cc.privateFields).toEqual(['x"', 'no-store'])
+    expect(cc.public).toBe(true)
+  })
+
+  it('an invalid max-age followed by a valid one is still a duplicate: 0', () => {
+    expect(parseCacheControl('max-age=abc, max-age=60').maxAge).toBe(0)
+  })
+
+  it('a duplicated s-maxage also zeroes max-age (stale on arrival)', () => {
+    const cc = parseCacheControl('s-maxage=60, max-age=30, s-maxage=10')
+    expect(cc.sMaxAge).toBe(0)
+    expect(cc.maxAge).toBe(0)
+  })
+
+  it('a duplicated max-age makes the whole response stale, s-maxage included', () => {
+    const cc = parseCacheControl('s-maxage=60, max-age=30, max-age=10')
+    expect(cc.maxAge).toBe(0)
+    expect(cc.sMaxAge).toBe(0)
+  })
+})

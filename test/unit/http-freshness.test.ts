@@ -1,0 +1,352 @@
+import { describe, it, expect } from 'vitest'
+import { parseCacheControl } from '../../src/http/cache-control'
+import {
+  correctedInitialAge,
+  currentAge,
+  freshnessLifetime,
+  isHeuristicallyCacheable,
+  parseHttpDate,
+} from '../../src/http/freshness'
+
+const HEURISTIC = { fraction: 0.1, maxSeconds: 86_400 }
+const NOW = Date.UTC(2024, 0, 15, 12, 0, 0) // 2024-01-15T12:00:00Z
+const httpDate = (ms: number) => new Date(ms).toUTCString()
+
+function lifetime(
+  headers: Record<string, string>,
+  options: { status?: number; heuristic?: typeof HEURISTIC; responseTime?: number } = {}
+) {
+  const h = new Headers(headers)
+  return freshnessLifetime(
+    options.status ?? 200,
+    h,
+    parseCacheControl(h.get('cache-control')),
+    options.heuristic ?? HEURISTIC,
+    options.responseTime ?? NOW
+  )
+}
+
+describe('parseHttpDate (RFC 9110 §5.6.7)', () => {
+  const expected = Date.UTC(1994, 10, 6, 8, 49, 37)
+
+  it('parses IMF-fixdate', () => {
+    expect(parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT')).toBe(expected)
+  })
+
+  it('parses the obsolete RFC 850 format', () => {
+    expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT')).toBe(expected)
+  })
+
+  it('parses the obsolete asctime format (as UTC)', () => {
+    expect(parseHttpDate('Sun Nov  6 08:49:37 1994')).toBe(expected)
+  })
+
+  it('round-trips toUTCString', () => {
+    expect(parseHttpDate(httpDate(NOW))).toBe(NOW)
+  })
+
+  it.each(['garbage', 'not a date', 'Sun, 99 Foo 1994 99:99:99 GMT'])(
+    'returns undefined for %j',
+    (value) => {
+      expect(parseHttpDate(value)).toBeUndefined()
+    }
+  )
+
+  it('returns undefined for null, undefined and empty', () => {
+    expect(parseHttpDate(null)).toBeUndefined()
+    expect(parseHttpDate(undefined)).toBeUndefined()
+    expect(parseHttpDate('')).toBeUndefined()
+  })
+
+  // BUG: parseHttpDate is Date.parse, which accepts bare numbers as years ("3600" → 3600-01-01),
+  // ISO dates and more. None of these is an HTTP-date (RFC 9110 §5.6.7), so they must be rejected.
+  it.fails('rejects values that are not HTTP-dates, such as a bare number', () => {
+    expect(parseHttpDate('3600')).toBeUndefined()
+    expect(parseHttpDate('0')).toBeUndefined()
+    expect(parseHttpDate('2030-01-01')).toBeUndefined()
+  })
+})
+
+describe('isHeuristicallyCacheable (RFC 9110 §15.1)', () => {
+  it.each([200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501])('%i is', (status) => {
+    expect(isHeuristicallyCacheable(status)).toBe(true)
+  })
+
+  it.each([201, 302, 303, 307, 400, 401, 403, 500, 502, 503])('%i is not', (status) => {
+    expect(isHeuristicallyCacheable(status)).toBe(false)
+  })
+})
+
+describe('freshnessLifetime (RFC 9111 §4.2.1)', () => {
+  const expires = httpDate(NOW + 300_000)
+  const lastModified = httpDate(NOW - 1_000_000_000)
+
+  it('s-maxage wins over everything else', () => {
+    expect(
+      lifetime({
+        'cache-control': 'max-age=60, s-maxage=120',
+        date: httpDate(NOW),
+        expires,
+        'last-modified': lastModified,
+      })
+    ).toEqual({ seconds: 120, source: 's-maxage' })
+  })
+
+  it('s-maxage=0 still wins over a positive max-age', () => {
+    expect(lifetime({ 'cache-control': 's-maxage=0, max-age=60' })).toEqual({
+      seconds: 0,
+      source: 's-maxage',
+    })
+  })
+
+  it('max-age wins over Expires and heuristics', () => {
+    expect(
+      lifetime({
+        'cache-control': 'max-age=60',
+        date: httpDate(NOW),
+        expires,
+        'last-modified': lastModified,
+      })
+    ).toEqual({ seconds: 60, source: 'max-age' })
+  })
+
+  it('max-age=0 is explicit and wins over Expires', () => {
+    expect(lifetime({ 'cache-control': 'max-age=0', date: httpDate(NOW), expires })).toEqual({
+      seconds: 0,
+      source: 'max-age',
+    })
+  })
+
+  it('duplicated max-age gives a zero lifetime', () => {
+    expect(lifetime({ 'cache-control': 'max-age=60, max-age=60', expires })).toEqual({
+      seconds: 0,
+      source: 'max-age',
+    })
+  })
+
+  it('Expires − Date when there is no max-age or s-maxage', () => {
+    expect(lifetime({ date: httpDate(NOW), expires })).toEqual({ seconds: 300, source: 'expires' })
+  })
+
+  it('Expires − Date uses the origin Date, not the response time (clock skew)', () => {
+    // Origin clock is 1h behind ours: Date says NOW-1h, Expires NOW-1h+300s.
+    const date = NOW - 3_600_000
+    expect(
+      lifetime({ date: httpDate(date), expires: httpDate(date + 300_000) }, { responseTime: NOW })
+    ).toEqual({ seconds: 300, source: 'expires' })
+  })
+
+  it('Expires wins over the heuristic', () => {
+    expect(
+      lifetime({ date: httpDate(NOW), expires, 'last-modified': lastModified })
+    ).toMatchObject({ source: 'expires', seconds: 300 })
+  })
+
+  it('Expires without Date is measured from the response time', () => {
+    expect(lifetime({ expires }, { responseTime: NOW })).toEqual({
+      seconds: 300,
+      source: 'expires',
+    })
+    expect(lifetime({ expires }, { responseTime: NOW + 100_000 })).toEqual({
+      seconds: 200,
+      source: 'expires',
+    })
+  })
+
+  it('Expires with an unparsable Date is measured from the response time', () => {
+    expect(lifetime({ date: 'garbage', expires }, { responseTime: NOW })).toEqual({
+      seconds: 300,
+      source: 'expires',
+    })
+  })
+
+  it('Expires in the past gives 0, never negative', () => {
+    expect(lifetime({ date: httpDate(NOW), expires: httpDate(NOW - 60_000) })).toEqual({
+      seconds: 0,
+      source: 'expires',
+    })
+  })
+
+  it('Expires equal to Date gives 0', () => {
+    expect(lifetime({ date: httpDate(NOW), expires: httpDate(NOW) })).toEqual({
+      seconds: 0,
+      source: 'expires',
+    })
+  })
+
+  it('rounds a fractional Expires − Date down', () => {
+    // Date.parse of toUTCString has whole seconds; use response time with ms for the fraction.
+    expect(lifetime({ expires }, { responseTime: NOW + 500 })).toEqual({
+      seconds: 299,
+      source: 'expires',
+    })
+  })
+
+  it.each(['0', '-1', 'garbage', 'never'])(
+    'an invalid Expires (%j) means already expired (RFC 9111 §5.3)',
+    (value) => {
+      expect(
+        lifetime({ date: httpDate(NOW), expires: value, 'last-modified': lastModified })
+      ).toEqual({ seconds: 0, source: 'expires' })
+    }
+  )
+
+  // BUG: `Expires: 3600` (a common mistake for "one hour") is not an HTTP-date; RFC 9111 §5.3 says a
+  // cache MUST treat an invalid Expires as already expired. Date.parse reads it as the year 3600, so
+  // the response is fresh for ~1600 years.
+  it.fails('a bare-number Expires such as "3600" is invalid and means already expired', () => {
+    expect(lifetime({ date: httpDate(NOW), expires: '3600' })).toEqual({
+      seconds: 0,
+      source: 'expires',
+    })
+  })
+
+  describe('heuristic freshness (RFC 9111 §4.2.2)', () => {
+    it('is a fraction of Date − Last-Modified', () => {
+      expect(
+        lifetime({ date: httpDate(NOW), 'last-modified': httpDate(NOW - 10_000_000) })
+      ).toEqual({ seconds: 1000, source: 'heuristic' })
+    })
+
+    it('is capped by maxSeconds', () => {
+      expect(
+        lifetime({ date: httpDate(NOW), 'last-modified': lastModified }, {
+          heuristic: { fraction: 0.1, maxSeconds: 3600 },
+        })
+      ).toEqual({ seconds: 3600, source: 'heuristic' })
+    })
+
+    it('uses the response time when Date is absent', () => {
+      expect(
+        lifetime({ 'last-modified': httpDate(NOW - 20_000_000) }, { responseTime: NOW })
+      ).toEqual({ seconds: 2000, source: 'heuristic' })
+    })
+
+    it('rounds down', () => {
+      expect(
+        lifetime({ date: httpDate(NOW), 'last-modified': httpDate(NOW - 15_000) })
+      ).toEqual({ seconds: 1, source: 'heuristic' })
+    })
+
+    it('a Last-Modified in the future gives 0', () => {
+      expect(
+        lifetime({ date: httpDate(NOW), 'last-modified': httpDate(NOW + 60_000) })
+      ).toEqual({ seconds: 0, source: 'heuristic' })
+    })
+
+    it('fraction 0 gives 0', () => {
+      expect(
+        lifetime({ date: httpDate(NOW), 'last-modified': lastModified }, {
+          heuristic: { fraction: 0, maxSeconds: 86_400 },
+        })
+      ).toEqual({ seconds: 0, source: 'heuristic' })
+    })
+
+    it.each([404, 410, 301, 204])('applies to heuristically cacheable status %i', (status) => {
+      expect(
+        lifetime(
+          { date: httpDate(NOW), 'last-modified': httpDate(NOW - 10_000_000) },
+          { status }
+        )
+      ).toEqual({ seconds: 1000, source: 'heuristic' })
+    })
+
+    it.each([302, 307, 403, 500])('does not apply to status %i', (status) => {
+      expect(
+        lifetime({ date: httpDate(NOW), 'last-modified': lastModified }, { status })
+      ).toEqual({ seconds: 0, source: 'none' })
+    })
+
+    it('applies to any status marked public', () => {
+      expect(
+        lifetime(
+          {
+            'cache-control': 'public',
+            date: httpDate(NOW),
+            'last-modified': httpDate(NOW - 10_000_000),
+          },
+          { status: 302 }
+        )
+      ).toEqual({ seconds: 1000, source: 'heuristic' })
+    })
+
+    it('an unparsable Last-Modified gives no heuristic', () => {
+      expect(lifetime({ date: httpDate(NOW), 'last-modified': 'yesterday-ish' })).toEqual({
+        seconds: 0,
+        source: 'none',
+      })
+    })
+  })
+
+  it('nothing at all gives 0 from "none"', () => {
+    expect(lifetime({})).toEqual({ seconds: 0, source: 'none' })
+    expect(lifetime({ 'cache-control': 'public', date: httpDate(NOW) })).toEqual({
+      seconds: 0,
+      source: 'none',
+    })
+  })
+})
+
+describe('correctedInitialAge (RFC 9111 §4.2.3)', () => {
+  it('is 0 for an immediate response with no Age and Date equal to the response time', () => {
+    expect(correctedInitialAge(new Headers({ date: httpDate(NOW) }), NOW, NOW)).toBe(0)
+  })
+
+  it('adds the response delay to the Age header', () => {
+    expect(correctedInitialAge(new Headers({ age: '10' }), NOW - 3000, NOW)).toBe(13)
+  })
+
+  it('uses the apparent age from Date when larger', () => {
+    const headers = new Headers({ age: '5', date: httpDate(NOW - 60_000) })
+    expect(correctedInitialAge(headers, NOW - 1000, NOW)).toBe(60)
+  })
+
+  it('uses Age + delay when larger than the apparent age', () => {
+    const headers = new Headers({ age: '100', date: httpDate(NOW - 60_000) })
+    expect(correctedInitialAge(headers, NOW - 2000, NOW)).toBe(102)
+  })
+
+  it('a Date in the future (origin clock ahead) gives apparent age 0, not negative', () => {
+    const headers = new Headers({ date: httpDate(NOW + 600_000) })
+    expect(correctedInitialAge(headers, NOW, NOW)).toBe(0)
+  })
+
+  it('ignores an invalid Age header', () => {
+    for (const age of ['abc', '-5', '1.5', '']) {
+      expect(correctedInitialAge(new Headers({ age }), NOW - 2000, NOW), age).toBe(2)
+    }
+  })
+
+  it('trims whitespace around Age', () => {
+    expect(correctedInitialAge(new Headers({ age: ' 7 ' }), NOW, NOW)).toBe(7)
+  })
+
+  it('clamps a huge Age to 2^31', () => {
+    expect(correctedInitialAge(new Headers({ age: '99999999999999' }), NOW, NOW)).toBe(2 ** 31)
+  })
+
+  it('rounds down', () => {
+    expect(correctedInitialAge(new Headers(), NOW - 1999, NOW)).toBe(1)
+  })
+
+  it('a response time before the request time contributes no negative delay', () => {
+    expect(correctedInitialAge(new Headers({ age: '3' }), NOW + 5000, NOW)).toBe(3)
+  })
+})
+
+describe('currentAge (RFC 9111 §4.2.3)', () => {
+  it('equals the initial age at storage time', () => {
+    expect(currentAge(12, NOW, NOW)).toBe(12)
+  })
+
+  it('grows with the resident time, in whole seconds', () => {
+    expect(currentAge(12, NOW, NOW + 999)).toBe(12)
+    expect(currentAge(12, NOW, NOW + 1000)).toBe(13)
+    expect(currentAge(12, NOW, NOW + 60_500)).toBe(72)
+    expect(currentAge(0, NOW, NOW + 3_600_000)).toBe(3600)
+  })
+
+  it('never goes below the initial age when the clock steps back', () => {
+    expect(currentAge(12, NOW, NOW - 10_000)).toBe(12)
+  })
+})
