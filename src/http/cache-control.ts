@@ -22,9 +22,9 @@ export interface CacheControl {
 const EMPTY: CacheControl = Object.freeze({
   noStore: false,
   noCache: false,
-  noCacheFields: [],
+  noCacheFields: Object.freeze([]),
   private: false,
-  privateFields: [],
+  privateFields: Object.freeze([]),
   public: false,
   mustRevalidate: false,
   proxyRevalidate: false,
@@ -67,8 +67,8 @@ export function parseCacheControl(value: string | null | undefined): CacheContro
     const start = DIRECTIVE.lastIndex
     const match = DIRECTIVE.exec(value)
     if (!match) {
-      // Skip a malformed directive up to the next comma instead of giving up on the rest.
-      const comma = value.indexOf(',', start)
+      // Skip a malformed directive up to the next comma outside quotes instead of giving up on the rest.
+      const comma = nextCommaOutsideQuotes(value, start)
       if (comma === -1) break
       DIRECTIVE.lastIndex = comma + 1
       continue
@@ -125,6 +125,17 @@ export function parseCacheControl(value: string | null | undefined): CacheContro
     if (cc.sMaxAge !== undefined) cc.sMaxAge = 0
   }
   return cc
+}
+
+function nextCommaOutsideQuotes(value: string, from: number): number {
+  let quoted = false
+  for (let i = from; i < value.length; i++) {
+    const ch = value[i]
+    if (ch === '\\' && quoted) i++
+    else if (ch === '"') quoted = !quoted
+    else if (ch === ',' && !quoted) return i
+  }
+  return -1
 }
 
 function setNumber(

@@ -2,10 +2,12 @@ import { parseHttpDate } from './freshness'
 
 /** Splits an If-None-Match / If-Match list into entity tags; `*` stays as '*'. */
 export function parseEntityTags(value: string): string[] {
+  // Element by element: empty elements are ignored (RFC 9110 §5.6.1.2), malformed ones name nothing.
   const tags: string[] = []
-  const re = /\s*(\*|(?:W\/)?"[^"]*")\s*(?:,|$)/gy
-  let match: RegExpExecArray | null
-  while ((match = re.exec(value)) !== null && match[0].length > 0) tags.push(match[1]!)
+  for (const element of value.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
+    const tag = element.trim()
+    if (/^(?:\*|(?:W\/)?"[^"]*")$/.test(tag)) tags.push(tag)
+  }
   return tags
 }
 
@@ -30,9 +32,11 @@ export interface Validators {
 export function isNotModified(request: Headers, stored: Validators): boolean {
   const ifNoneMatch = request.get('if-none-match')
   if (ifNoneMatch !== null) {
-    if (stored.etag === undefined) return false
+    // `*` matches any current representation, and a stored copy is one, ETag or not (RFC 9110 §13.1.2).
     const tags = parseEntityTags(ifNoneMatch)
-    return tags.some((tag) => tag === '*' || weakMatch(tag, stored.etag!))
+    return tags.some(
+      (tag) => tag === '*' || (stored.etag !== undefined && weakMatch(tag, stored.etag))
+    )
   }
   const since = parseHttpDate(request.get('if-modified-since'))
   const modified = parseHttpDate(stored.lastModified)

@@ -1,11 +1,59 @@
 import type { CacheControl } from './cache-control'
 import { parseDeltaSeconds } from './cache-control'
 
-/** RFC 9110 §5.6.7 HTTP-date (IMF-fixdate and the two obsolete forms Date.parse understands); ms or undefined. */
+const MONTHS: Record<string, number> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+}
+// RFC 9110 §5.6.7: IMF-fixdate, then the obsolete RFC 850 and asctime forms. Nothing else is a date.
+const IMF_FIXDATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/
+const RFC_850 =
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/
+const ASCTIME =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/
+
+function utc(
+  year: number,
+  month: string,
+  day: number,
+  h: string,
+  m: string,
+  s: string
+): number | undefined {
+  const monthIndex = MONTHS[month]
+  if (monthIndex === undefined || day < 1 || day > 31 || +h > 23 || +m > 59 || +s > 60)
+    return undefined
+  return Date.UTC(year, monthIndex, day, +h, +m, +s)
+}
+
+/** A strict RFC 9110 §5.6.7 HTTP-date in ms, or undefined (recipients must treat others as invalid). */
 export function parseHttpDate(value: string | null | undefined): number | undefined {
   if (!value) return undefined
-  const ms = Date.parse(value)
-  return Number.isNaN(ms) ? undefined : ms
+  const text = value.trim()
+  let m = IMF_FIXDATE.exec(text)
+  if (m) return utc(+m[3]!, m[2]!, +m[1]!, m[4]!, m[5]!, m[6]!)
+  m = RFC_850.exec(text)
+  if (m) {
+    // Two-digit years: RFC 9110 §5.6.7 says a year more than 50 years ahead is in the past century.
+    const now = new Date().getUTCFullYear()
+    let year = Math.floor(now / 100) * 100 + +m[3]!
+    if (year > now + 50) year -= 100
+    return utc(year, m[2]!, +m[1]!, m[4]!, m[5]!, m[6]!)
+  }
+  m = ASCTIME.exec(text)
+  if (m) return utc(+m[6]!, m[1]!, +m[2]!.trim(), m[3]!, m[4]!, m[5]!)
+  return undefined
 }
 
 /** Status codes that are heuristically cacheable (RFC 9110 §15.1). */
@@ -71,7 +119,8 @@ export function correctedInitialAge(
   requestTime: number,
   responseTime: number
 ): number {
-  const ageValue = parseDeltaSeconds(headers.get('age')?.trim()) ?? 0
+  // A list-valued Age (repeated field): use the first value (RFC 9111 §5.1).
+  const ageValue = parseDeltaSeconds(headers.get('age')?.split(',')[0]?.trim()) ?? 0
   const date = parseHttpDate(headers.get('date'))
   const apparentAge = date === undefined ? 0 : Math.max(0, (responseTime - date) / 1000)
   const responseDelay = Math.max(0, (responseTime - requestTime) / 1000)

@@ -1,5 +1,5 @@
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus ones proxies conventionally drop. */
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -12,7 +12,7 @@ const HOP_BY_HOP = new Set([
 ])
 
 /** Hop-by-hop fields of a message: the fixed set plus any named in its Connection header. */
-export function hopByHopFields(headers: Headers): Set<string> {
+export function hopByHopFields(headers: Headers): ReadonlySet<string> {
   const connection = headers.get('connection')
   if (!connection) return HOP_BY_HOP
   const fields = new Set(HOP_BY_HOP)

@@ -27,7 +27,10 @@ describe('parseConfig', () => {
     expect(config.adminToken).toBeUndefined()
     expect(config.cacheName).toBe('edge-cache')
     expect(config.statusName).toBe('edge-cache')
-    expect(config.origin).toEqual({ timeoutMs: 10_000, forwardHeaders: ['accept', 'accept-language'] })
+    expect(config.origin).toEqual({
+      timeoutMs: 10_000,
+      forwardHeaders: ['accept', 'accept-language'],
+    })
     expect(config.limits).toEqual({
       maxBodyBytes: 5 * 1024 * 1024,
       maxKeyLength: 2048,
@@ -70,9 +73,10 @@ describe('parseConfig', () => {
     const object = { routes: [{ pattern: '/x', tags: ['t'] }], limits: { maxKeyLength: 100 } }
     const a = parseConfig(env({ CACHE_CONFIG: object }))
     const b = parseConfig(env({ CACHE_CONFIG: JSON.stringify(object) }))
-    expect({ ...a, routes: a.routes.map(({ matcher, ...r }) => ({ ...r, m: matcher.source })) }).toEqual(
-      { ...b, routes: b.routes.map(({ matcher, ...r }) => ({ ...r, m: matcher.source })) }
-    )
+    expect({
+      ...a,
+      routes: a.routes.map(({ matcher, ...r }) => ({ ...r, m: matcher.source })),
+    }).toEqual({ ...b, routes: b.routes.map(({ matcher, ...r }) => ({ ...r, m: matcher.source })) })
   })
 
   it('lower-cases header names in key headers and forwardHeaders', () => {
@@ -80,7 +84,9 @@ describe('parseConfig', () => {
       env({
         CACHE_CONFIG: {
           origin: { forwardHeaders: ['Accept-Encoding'] },
-          routes: [{ pattern: '/x', key: { headers: ['Accept-Language'] }, forwardHeaders: ['X-Id'] }],
+          routes: [
+            { pattern: '/x', key: { headers: ['Accept-Language'] }, forwardHeaders: ['X-Id'] },
+          ],
         },
       })
     )
@@ -163,9 +169,7 @@ describe('parseConfig', () => {
   })
 
   it('an unknown key in a route is rejected and the route is named', () => {
-    const error = configError(
-      env({ CACHE_CONFIG: { routes: [{ pattern: '/a', tll: 60 }] } })
-    )
+    const error = configError(env({ CACHE_CONFIG: { routes: [{ pattern: '/a', tll: 60 }] } }))
     expect(error.message).toContain('CACHE_CONFIG.routes[0]')
     expect(error.message).toContain('tll')
   })
@@ -193,9 +197,9 @@ describe('parseConfig', () => {
     expect(
       configError(env({ CACHE_CONFIG: { routes: [{ pattern: '/a?b=1' }] } })).message
     ).toContain('CACHE_CONFIG.routes[0].pattern')
-    expect(
-      configError(env({ CACHE_CONFIG: { routes: [{ pattern: '/a#x' }] } })).message
-    ).toContain('CACHE_CONFIG.routes[0].pattern')
+    expect(configError(env({ CACHE_CONFIG: { routes: [{ pattern: '/a#x' }] } })).message).toContain(
+      'CACHE_CONFIG.routes[0].pattern'
+    )
   })
 
   it('an empty routes list is rejected', () => {

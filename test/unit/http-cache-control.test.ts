@@ -437,3 +437,11 @@ describe('parseCacheControl: further edge cases', () => {
     expect(cc.sMaxAge).toBe(0)
   })
 })
+
+describe('parseCacheControl: malformed members with quoted commas', () => {
+  it('skips a malformed member up to the next comma outside its quotes', () => {
+    const cc = parseCacheControl('@x="a,s-maxage=99999", max-age=5')
+    expect(cc.sMaxAge).toBeUndefined()
+    expect(cc.maxAge).toBe(5)
+  })
+})

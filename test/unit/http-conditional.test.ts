@@ -55,10 +55,10 @@ describe('parseEntityTags (RFC 9110 §8.8.3, §13.1.2)', () => {
     expect(tags.every((tag) => /^(\*|(W\/)?"[^"]*")$/.test(tag))).toBe(true)
   })
 
-  // BUG: RFC 9110 §5.6.1.2: "A recipient MUST parse and ignore a reasonable number of empty list
+  // RFC 9110 §5.6.1.2: "A recipient MUST parse and ignore a reasonable number of empty list
   // elements". The parser stops at the first empty element, so `"a", , "b"` yields only "a" and
   // `, "a"` yields nothing (If-None-Match then fails to match and a 200 is sent instead of a 304).
-  it.fails('ignores empty list elements', () => {
+  it('ignores empty list elements', () => {
     expect(parseEntityTags('"a", , "b"')).toEqual(['"a"', '"b"'])
     expect(parseEntityTags(', "a"')).toEqual(['"a"'])
   })
@@ -138,11 +138,11 @@ describe('isNotModified (RFC 9110 §13.1.2, §13.1.3, §13.2.2)', () => {
       )
     })
 
-    // BUG: RFC 9110 §13.1.2: "If the field value is "*", the condition is false if the origin server
+    // RFC 9110 §13.1.2: "If the field value is "*", the condition is false if the origin server
     // has a current representation for the target resource" — a stored copy is such a representation,
     // so a GET with `If-None-Match: *` must get a 304 whether or not the copy has an ETag.
     // isNotModified returns false whenever the stored copy has no ETag.
-    it.fails('* matches a stored copy without an etag', () => {
+    it('* matches a stored copy without an etag', () => {
       expect(notModified({ 'if-none-match': '*' }, undefined, undefined)).toBe(true)
       expect(notModified({ 'if-none-match': '*' }, undefined, LM)).toBe(true)
     })
@@ -182,10 +182,10 @@ describe('isNotModified (RFC 9110 §13.1.2, §13.1.3, §13.2.2)', () => {
       expect(notModified({ 'if-modified-since': AFTER_LM }, undefined, 'nope')).toBe(false)
     })
 
-    // BUG: RFC 9110 §13.1.3: "A recipient MUST ignore the If-Modified-Since header field if the
+    // RFC 9110 §13.1.3: "A recipient MUST ignore the If-Modified-Since header field if the
     // received field value is not a valid HTTP-date". parseHttpDate (Date.parse) accepts "2030",
     // "0", ISO 8601 etc., so `If-Modified-Since: 2030` yields a 304 for any older Last-Modified.
-    it.fails('ignores an If-Modified-Since that is not an HTTP-date', () => {
+    it('ignores an If-Modified-Since that is not an HTTP-date', () => {
       expect(notModified({ 'if-modified-since': '2030' }, undefined, LM)).toBe(false)
       expect(notModified({ 'if-modified-since': '2030-01-01T00:00:00Z' }, undefined, LM)).toBe(
         false

@@ -86,9 +86,9 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
       expect(check({ response: { 'cache-control': 'private, max-age=60' } })).toEqual(
         not('private')
       )
-      expect(
-        check({ response: { 'cache-control': 'private, public, s-maxage=60' } })
-      ).toEqual(not('private'))
+      expect(check({ response: { 'cache-control': 'private, public, s-maxage=60' } })).toEqual(
+        not('private')
+      )
     })
 
     it('qualified private="x" is storable (only the field is withheld)', () => {
@@ -106,9 +106,9 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
 
   describe('Set-Cookie', () => {
     it('is never stored, even with public / s-maxage', () => {
-      expect(
-        check({ response: { 'cache-control': 'max-age=60', 'set-cookie': 'sid=1' } })
-      ).toEqual(not('set-cookie'))
+      expect(check({ response: { 'cache-control': 'max-age=60', 'set-cookie': 'sid=1' } })).toEqual(
+        not('set-cookie')
+      )
       expect(
         check({
           response: { 'cache-control': 'public, s-maxage=60', 'Set-Cookie': 'sid=1; Path=/' },
@@ -248,9 +248,9 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
     })
 
     it('qualified no-cache="x" does not need a validator', () => {
-      expect(
-        check({ response: { 'cache-control': 'no-cache="set-cookie", max-age=60' } })
-      ).toEqual(STORABLE)
+      expect(check({ response: { 'cache-control': 'no-cache="set-cookie", max-age=60' } })).toEqual(
+        STORABLE
+      )
     })
   })
 
@@ -262,9 +262,7 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
     })
 
     it('501 with max-age is storable (heuristically cacheable, RFC 9110 §15.1)', () => {
-      expect(check({ status: 501, response: { 'cache-control': 'max-age=60' } })).toEqual(
-        STORABLE
-      )
+      expect(check({ status: 501, response: { 'cache-control': 'max-age=60' } })).toEqual(STORABLE)
     })
 
     it('206 is not storable (ranges are not assembled)', () => {
@@ -379,9 +377,9 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
       expect(
         check({ request: auth, response: { ...all, 'cache-control': 'private, max-age=60' } })
       ).toEqual(not('private'))
-      expect(
-        check({ request: auth, response: { ...all, 'cache-control': 'max-age=60' } })
-      ).toEqual(not('authorization'))
+      expect(check({ request: auth, response: { ...all, 'cache-control': 'max-age=60' } })).toEqual(
+        not('authorization')
+      )
       expect(check({ response: { ...all, 'cache-control': 'max-age=60' } })).toEqual(
         not('set-cookie')
       )
