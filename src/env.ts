@@ -5,3 +5,15 @@ export interface Env {
   /** Wrangler secret: bearer token of the /_cache admin API. */
   readonly ADMIN_TOKEN?: string
 }
+
+type WorkerEnv = Env
+
+// `import { env } from 'cloudflare:workers'` (start-up validation, tests) sees the same bindings.
+declare global {
+  // Declaration merging with the runtime types requires the namespace form.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Cloudflare {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface Env extends WorkerEnv {}
+  }
+}

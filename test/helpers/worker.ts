@@ -12,10 +12,11 @@ export const ADMIN_TOKEN = 'test-admin-token'
 export async function send(
   path: string,
   init?: RequestInit,
-  base = 'https://cache.test'
+  base = 'https://cache.test',
+  bindings: object = env
 ): Promise<Response> {
   const ctx = createExecutionContext()
-  const response = await worker.fetch(new Request(new URL(path, base), init), env, ctx)
+  const response = await worker.fetch(new Request(new URL(path, base), init), bindings, ctx)
   // Read the body before waiting: background work may depend on the response being consumed.
   const body = await response.arrayBuffer()
   await waitOnExecutionContext(ctx)
@@ -67,3 +68,10 @@ export function admin(path: string, init: RequestInit = {}, token: string | null
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The test bindings with CACHE_CONFIG changed by `patch` (a new env object: its config is parsed anew). */
+export function envWithConfig(patch: (config: Record<string, unknown>) => void): object {
+  const config = structuredClone(env.CACHE_CONFIG) as Record<string, unknown>
+  patch(config)
+  return { ...env, CACHE_CONFIG: config }
+}
