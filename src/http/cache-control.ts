@@ -75,7 +75,9 @@ export function parseCacheControl(value: string | null | undefined): CacheContro
     }
     if (match[0].length === 0) break
     const name = match[1]!.toLowerCase()
-    const arg = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3] || undefined
+    // An unterminated quoted argument (`private="x`) is read as no argument: the restrictive reading.
+    const token = match[3]?.startsWith('"') ? undefined : match[3]
+    const arg = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : token || undefined
     if (seen.has(name)) {
       if (name === 'max-age' || name === 's-maxage') duplicateLifetime = true
     } else {

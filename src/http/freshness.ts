@@ -34,7 +34,10 @@ function utc(
   const monthIndex = MONTHS[month]
   if (monthIndex === undefined || day < 1 || day > 31 || +h > 23 || +m > 59 || +s > 60)
     return undefined
-  return Date.UTC(year, monthIndex, day, +h, +m, +s)
+  const date = new Date(Date.UTC(2000, monthIndex, day, +h, +m, +s))
+  date.setUTCFullYear(year) // keeps years below 100 literal (Date.UTC maps them to 19xx)
+  // 31 Feb and friends roll over into the next month: not a date.
+  return date.getUTCDate() === day ? date.getTime() : undefined
 }
 
 /** A strict RFC 9110 §5.6.7 HTTP-date in ms, or undefined (recipients must treat others as invalid). */

@@ -445,3 +445,11 @@ describe('parseCacheControl: malformed members with quoted commas', () => {
     expect(cc.maxAge).toBe(5)
   })
 })
+
+describe('parseCacheControl: unterminated quotes', () => {
+  it('reads private="x (no closing quote) as unqualified private, the restrictive reading', () => {
+    const cc = parseCacheControl('private="x')
+    expect(cc.private).toBe(true)
+    expect(cc.privateFields).toEqual([])
+  })
+})

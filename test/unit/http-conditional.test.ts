@@ -405,3 +405,28 @@ describe('mergeNotModified (RFC 9111 §3.2, §4.3.4)', () => {
     expect(headers.get('content-type')).toBe('application/json')
   })
 })
+
+describe('parseEntityTags / isNotModified: a star inside a malformed element is not a wildcard', () => {
+  it.each(['x*', '"a*', 'abc*def', 'W/*', '"a" *'])(
+    '%j names no tag and matches nothing',
+    (value) => {
+      expect(parseEntityTags(value)).not.toContain('*')
+      expect(
+        isNotModified(new Headers({ 'if-none-match': value }), {
+          etag: '"v1"',
+          lastModified: undefined,
+        })
+      ).toBe(false)
+    }
+  )
+
+  it('a quoted tag containing * is an ordinary tag', () => {
+    expect(parseEntityTags('"a*b", W/"*"')).toEqual(['"a*b"', 'W/"*"'])
+    expect(
+      isNotModified(new Headers({ 'if-none-match': '"a*b"' }), {
+        etag: '"v1"',
+        lastModified: undefined,
+      })
+    ).toBe(false)
+  })
+})

@@ -422,3 +422,15 @@ describe('freshness: further edge cases', () => {
     expect(correctedInitialAge(new Headers({ age: '10, 20' }), T, T)).toBe(10)
   })
 })
+
+describe('parseHttpDate: calendar checks', () => {
+  it('rejects a day that does not exist in its month', () => {
+    expect(parseHttpDate('Thu, 31 Feb 2022 00:00:00 GMT')).toBeUndefined()
+    expect(parseHttpDate('Tue, 29 Feb 2022 00:00:00 GMT')).toBeUndefined()
+    expect(parseHttpDate('Tue, 29 Feb 2000 00:00:00 GMT')).toBe(Date.UTC(2000, 1, 29))
+  })
+
+  it('keeps a four-digit year below 100 literal', () => {
+    expect(new Date(parseHttpDate('Sun, 06 Nov 0094 08:49:37 GMT')!).getUTCFullYear()).toBe(94)
+  })
+})
