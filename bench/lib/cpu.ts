@@ -11,6 +11,10 @@ export interface GroupCpu {
   allMs: number
   /** The workerd that runs the Worker itself (and Miniflare's Cache API object). */
   workerMs: number | null
+  /** Busy time of the whole machine (all cores), to tell how much else was running. */
+  systemBusyMs: number | null
+  /** This process: the load generator and the in-process demo origin. */
+  selfMs: number
 }
 
 let ticksPerSecond: number | undefined
@@ -41,6 +45,25 @@ function readStat(pid: string): { pgrp: number; cpuMs: number } | undefined {
   }
 }
 
+/** /proc/stat: user + nice + system + irq + softirq + steal of all cores (idle and iowait left out). */
+function systemBusyMs(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!
+    const [user, nice, system, , , irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number)
+    const ticks = [user, nice, system, irq, softirq, steal].reduce<number>(
+      (n, x) => n + (x ?? 0),
+      0
+    )
+    return (ticks * 1000) / clockTicks()
+  } catch {
+    return null
+  }
+}
+
 /** CPU used so far by the processes of group `pgid`; null where /proc is not available. */
 export function groupCpu(pgid: number): GroupCpu | null {
   let pids: string[]
@@ -55,7 +78,7 @@ export function groupCpu(pgid: number): GroupCpu | null {
     const stat = readStat(pid)
     if (!stat || stat.pgrp !== pgid) continue
     allMs += stat.cpuMs
-    let cmdline = ''
+    let cmdline: string
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
     } catch {
@@ -66,5 +89,6 @@ export function groupCpu(pgid: number): GroupCpu | null {
       workerMs = (workerMs ?? 0) + stat.cpuMs
     }
   }
-  return { allMs, workerMs }
+  const self = process.cpuUsage()
+  return { allMs, workerMs, systemBusyMs: systemBusyMs(), selfMs: (self.user + self.system) / 1000 }
 }

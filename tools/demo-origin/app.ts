@@ -3,10 +3,12 @@
  * told to fail. Web APIs and Hono only: it is served by Node (server.ts, tools/lib/stack.ts) and
  * called directly as `app.fetch(request)` from Miniflare's outbound service in Worker tests.
  */
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono'
 import { z } from 'zod'
 import { CATEGORIES, type Product } from './catalogue'
-import { httpDate, isNotModified, isNullBodyStatus, negotiateLanguage, strongETag } from './http'
+import { echo } from './echo'
+import { httpDate, isNotModified, negotiateLanguage, strongETag } from './http'
+import { badRequest, json, JSON_TYPE, readJson } from './responses'
 import { DemoOriginState, HANG_RELEASE_STATUS, type FailMode } from './state'
 
 export { DemoOriginState, type FailMode, type OriginStats } from './state'
@@ -27,7 +29,6 @@ const PRODUCT_CACHE_CONTROL = 'public, max-age=10, s-maxage=60, stale-while-reva
 const NOT_FOUND_CACHE_CONTROL = 'public, max-age=0, s-maxage=5'
 const SEARCH_CACHE_CONTROL = 'public, max-age=30'
 const SEARCH_PAGE_SIZE = 5
-const JSON_TYPE = 'application/json; charset=utf-8'
 
 const failSchema = z.strictObject({
   mode: z.enum(['error', 'hang', 'off']),
@@ -47,25 +48,6 @@ const SEARCH_MESSAGES = {
   de: (n: number, q: string) => `${n} Ergebnisse für „${q}“`,
   fr: (n: number, q: string) => `${n} résultats pour « ${q} »`,
 } as const
-
-function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': JSON_TYPE, ...headers },
-  })
-}
-
-async function readJson(c: Context): Promise<unknown> {
-  try {
-    return await c.req.json()
-  } catch {
-    return undefined
-  }
-}
-
-function badRequest(error: z.ZodError | string): Response {
-  return json({ error: typeof error === 'string' ? error : z.prettifyError(error) }, 400)
-}
 
 function parseId(raw: string): number | undefined {
   return /^[1-9]\d{0,8}$/.test(raw) ? Number(raw) : undefined
@@ -273,61 +255,7 @@ export function createDemoOrigin(options: DemoOriginOptions = {}): DemoOrigin {
     )
   })
 
-  app.all('/echo/*', (c) => echo(c.req.raw, fetchNumbers.get(c.req.raw) ?? state.fetches))
-
-  /** A test harness: reflects the request, sets response headers and status from the query. */
-  async function echo(request: Request, n: number): Promise<Response> {
-    const url = new URL(request.url)
-    const headers = new Headers({ 'content-type': JSON_TYPE })
-    const query: Record<string, string | string[]> = {}
-    for (const key of new Set(url.searchParams.keys())) {
-      const values = url.searchParams.getAll(key)
-      query[key] = values.length === 1 ? values[0]! : values
-    }
-    try {
-      const overridden = new Set<string>()
-      for (const [key, value] of url.searchParams) {
-        if (!key.startsWith('h-') || key.length === 2) continue
-        const name = key.slice(2).toLowerCase()
-        // The first h-<name> replaces a default; later ones append (several Set-Cookie, say).
-        if (overridden.has(name)) headers.append(name, value)
-        else headers.set(name, value)
-        overridden.add(name)
-      }
-    } catch (error) {
-      return badRequest(`invalid h-* header: ${(error as Error).message}`)
-    }
-    let status = 200
-    const statusRaw = url.searchParams.get('status')
-    if (statusRaw !== null) {
-      status = Number(statusRaw)
-      if (!/^\d{3}$/.test(statusRaw) || status < 200 || status > 599) {
-        return badRequest('status must be an integer in 200..599')
-      }
-    }
-    const method = request.method
-    if ((method === 'GET' || method === 'HEAD') && status === 200) {
-      const validators = { etag: headers.get('etag'), lastModified: headers.get('last-modified') }
-      if (isNotModified(request.headers, validators)) {
-        state.notModified++
-        headers.delete('content-type')
-        return new Response(null, { status: 304, headers })
-      }
-    }
-    const bodyLength = request.body ? (await request.arrayBuffer()).byteLength : 0
-    const body = JSON.stringify({
-      method,
-      path: url.pathname,
-      query,
-      headers: Object.fromEntries(request.headers),
-      url: request.url,
-      n,
-      id: crypto.randomUUID(),
-      bodyLength,
-    })
-    if (status === 304) state.notModified++
-    return new Response(isNullBodyStatus(status) ? null : body, { status, headers })
-  }
+  app.all('/echo/*', (c) => echo(c.req.raw, fetchNumbers.get(c.req.raw) ?? state.fetches, state))
 
   app.notFound(() => json({ error: 'not found' }, 404))
   app.onError((error) => json({ error: 'demo origin error', message: error.message }, 500))

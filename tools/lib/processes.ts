@@ -254,8 +254,11 @@ export async function waitForHttp(url: string, options: WaitForHttpOptions = {})
       if (!expected || expected.includes(response.status)) return response.status
       last = `status ${response.status}`
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause
-      last = cause?.code ?? (error as Error).message
+      // undici hides the socket error: fetch failed ← (AggregateError ←) ECONNREFUSED.
+      const cause = (
+        error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }
+      ).cause
+      last = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message
     }
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())))
   }

@@ -1,0 +1,57 @@
+import { isNotModified, isNullBodyStatus } from './http'
+import { badRequest, JSON_TYPE } from './responses'
+import type { DemoOriginState } from './state'
+
+/** A test harness: reflects the request, sets response headers and status from the query. */
+export async function echo(request: Request, n: number, state: DemoOriginState): Promise<Response> {
+  const url = new URL(request.url)
+  const headers = new Headers({ 'content-type': JSON_TYPE })
+  const query: Record<string, string | string[]> = {}
+  for (const key of new Set(url.searchParams.keys())) {
+    const values = url.searchParams.getAll(key)
+    query[key] = values.length === 1 ? values[0]! : values
+  }
+  try {
+    const overridden = new Set<string>()
+    for (const [key, value] of url.searchParams) {
+      if (!key.startsWith('h-') || key.length === 2) continue
+      const name = key.slice(2).toLowerCase()
+      // The first h-<name> replaces a default; later ones append (several Set-Cookie, say).
+      if (overridden.has(name)) headers.append(name, value)
+      else headers.set(name, value)
+      overridden.add(name)
+    }
+  } catch (error) {
+    return badRequest(`invalid h-* header: ${(error as Error).message}`)
+  }
+  let status = 200
+  const statusRaw = url.searchParams.get('status')
+  if (statusRaw !== null) {
+    status = Number(statusRaw)
+    if (!/^\d{3}$/.test(statusRaw) || status < 200 || status > 599) {
+      return badRequest('status must be an integer in 200..599')
+    }
+  }
+  const method = request.method
+  if ((method === 'GET' || method === 'HEAD') && status === 200) {
+    const validators = { etag: headers.get('etag'), lastModified: headers.get('last-modified') }
+    if (isNotModified(request.headers, validators)) {
+      state.notModified++
+      headers.delete('content-type')
+      return new Response(null, { status: 304, headers })
+    }
+  }
+  const bodyLength = request.body ? (await request.arrayBuffer()).byteLength : 0
+  const body = JSON.stringify({
+    method,
+    path: url.pathname,
+    query,
+    headers: Object.fromEntries(request.headers),
+    url: request.url,
+    n,
+    id: crypto.randomUUID(),
+    bodyLength,
+  })
+  if (status === 304) state.notModified++
+  return new Response(isNullBodyStatus(status) ? null : body, { status, headers })
+}
