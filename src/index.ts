@@ -4,6 +4,8 @@ import { HTTPException } from 'hono/http-exception'
 import { createAdminRoutes } from './admin/admin-routes'
 import type { AppEnv } from './app-env'
 import { createCacheApiTier } from './cache/l1-cache-api'
+import { createMemoryTier } from './cache/memory-tier'
+import { createTierStack, type TierStack } from './cache/tier-stack'
 import type { CacheTier } from './cache/tier'
 import { loadConfig, type Config } from './config/load-config'
 import { matchRoute } from './config/route-matcher'
@@ -14,19 +16,32 @@ import { passThrough } from './proxy/pass-through'
 // Fail fast: a Worker with invalid config refuses to start (wrangler dev / deploy show the named field).
 loadConfig(env)
 
-const MAX_L1_TIERS = 16
-const l1Tiers = new Map<string, CacheTier>()
+interface IsolateTiers {
+  /** One hot tier per isolate: keys do not include the host (the origin is fixed), so hosts share it. */
+  readonly memory: CacheTier | undefined
+  readonly stacks: Map<string, TierStack>
+}
 
-/** L1 keys live under the Worker's own hostname (the Cache API is per zone). Bounded: hosts are few. */
-function l1For(config: Config, origin: string): CacheTier {
-  const id = `${config.cacheName}|${origin}`
-  let tier = l1Tiers.get(id)
-  if (!tier) {
-    if (l1Tiers.size >= MAX_L1_TIERS) l1Tiers.clear()
-    tier = createCacheApiTier(config.cacheName, origin)
-    l1Tiers.set(id, tier)
+const MAX_STACKS = 16
+const isolateTiers = new WeakMap<Config, IsolateTiers>()
+
+/** memory → L1. L1 keys live under the Worker's own hostname (the Cache API is per zone). Bounded. */
+function tiersFor(config: Config, origin: string): TierStack {
+  let tiers = isolateTiers.get(config)
+  if (!tiers) {
+    const { maxEntries, maxBytes, maxAgeMs } = config.memory
+    const enabled = maxEntries > 0 && maxBytes > 0 && maxAgeMs > 0
+    tiers = { memory: enabled ? createMemoryTier(config.memory) : undefined, stacks: new Map() }
+    isolateTiers.set(config, tiers)
   }
-  return tier
+  let stack = tiers.stacks.get(origin)
+  if (!stack) {
+    if (tiers.stacks.size >= MAX_STACKS) tiers.stacks.clear()
+    const l1 = createCacheApiTier(config.cacheName, origin)
+    stack = createTierStack(tiers.memory ? [tiers.memory, l1] : [l1])
+    tiers.stacks.set(origin, stack)
+  }
+  return stack
 }
 
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD'])
@@ -39,7 +54,7 @@ app.use('*', async function proxyContext(c, next) {
   c.set('url', url)
   c.set('proxy', {
     config,
-    l1: l1For(config, url.origin),
+    tiers: tiersFor(config, url.origin),
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   })
   await next()

@@ -1,4 +1,5 @@
 /** The Workers a scenario can put under load: ours and the baselines of DESIGN.md §6. */
+import { unstable_readConfig } from 'wrangler'
 import { startWranglerDev } from '../../tools/lib/wrangler-dev'
 import type { BenchContext } from './types'
 
@@ -11,6 +12,10 @@ export interface WorkerTarget {
   readyPath?: string
   /** Our Worker: it gets ADMIN_TOKEN and answers with `Cache-Status`. */
   ours: boolean
+  /** For ours: the `detail=` a primed hit must name (the tier under test). */
+  hitDetail?: string
+  /** Extra `--var` bindings. */
+  vars?: () => Record<string, string>
 }
 
 export const MINIMAL: WorkerTarget = {
@@ -29,10 +34,29 @@ export const HONO_CACHE: WorkerTarget = {
 
 export const EDGE_CACHE: WorkerTarget = {
   id: 'edge-api-cache',
-  label: 'edge-api-cache (ours)',
+  label: 'ours: memory + L1 (default)',
   configPath: 'wrangler.toml',
   readyPath: '/_cache/health',
   ours: true,
+  hitDetail: 'memory',
+}
+
+/** wrangler.toml's own CACHE_CONFIG with the memory tier off: every hit reads the Cache API. */
+function l1OnlyConfig(): Record<string, string> {
+  const config = unstable_readConfig({ config: 'wrangler.toml' })
+  const cacheConfig = structuredClone(config.vars.CACHE_CONFIG) as Record<string, unknown>
+  cacheConfig.memory = { maxEntries: 0 }
+  return { CACHE_CONFIG: JSON.stringify(cacheConfig) }
+}
+
+export const EDGE_CACHE_L1: WorkerTarget = {
+  id: 'edge-api-cache-l1',
+  label: 'ours: L1 only',
+  configPath: 'wrangler.toml',
+  readyPath: '/_cache/health',
+  ours: true,
+  hitDetail: 'L1',
+  vars: l1OnlyConfig,
 }
 
 /** Not a cache: a constant response, the most `wrangler dev` serves here (a reference row). */
@@ -65,6 +89,7 @@ export async function startTarget(
       vars: {
         ORIGIN_URL: ctx.origin.url,
         ...(target.ours ? { ADMIN_TOKEN: ctx.adminToken } : {}),
+        ...target.vars?.(),
         ...vars,
       },
     })

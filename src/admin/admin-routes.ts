@@ -31,11 +31,11 @@ export function createAdminRoutes(): Hono<AppEnv> {
   admin.use('*', async (c, next) => bearerAuth(() => c.var.proxy.config.adminToken)(c, next))
 
   admin.get('/health', async (c) => {
-    const { config, l1 } = c.var.proxy
+    const { config, tiers } = c.var.proxy
     const started = Date.now()
     let l1Ok = true
     try {
-      await l1.get('/_cache/health-probe')
+      await tiers.get('/_cache/health-probe')
     } catch {
       l1Ok = false
     }
@@ -48,13 +48,13 @@ export function createAdminRoutes(): Hono<AppEnv> {
   })
 
   admin.post('/purge', async (c) => {
-    const { config, l1 } = c.var.proxy
+    const { config, tiers } = c.var.proxy
     const body = await parseJsonBody(c, purgeRequestSchema, config.limits.maxAdminBodyBytes)
     const results = await Promise.all(
       body.urls.map(async (value) => {
         const url = new URL(value, c.req.url)
         const key = primaryKeyForUrl(url, config)
-        const deleted = key === undefined ? false : await invalidateUrl(url, config, l1)
+        const deleted = key === undefined ? false : await invalidateUrl(url, config, tiers)
         return { url: value, key: key ?? null, cacheable: key !== undefined, deleted }
       })
     )

@@ -1,6 +1,7 @@
 import { exceedsKeyLimit, variantKey } from './cache-key'
 import { retainUntil, type CacheEntry, type VaryIndex } from './entry'
 import type { CacheTier } from './tier'
+import type { TierStack } from './tier-stack'
 
 /**
  * Variants on top of a tier. A response that does not vary is stored at its primary key (one read per
@@ -11,27 +12,30 @@ export interface Found {
   readonly entry: CacheEntry | undefined
   /** The index at the primary key, if the resource varies. */
   readonly index: VaryIndex | undefined
+  /** The tier the entry came from (`memory`, `L1`). */
+  readonly tier: string | undefined
 }
 
-const NOTHING: Found = { entry: undefined, index: undefined }
+const NOTHING: Found = { entry: undefined, index: undefined, tier: undefined }
 
 export async function lookupVariant(
-  tier: CacheTier,
+  tiers: TierStack,
   primary: string,
   request: Headers,
   maxKeyLength: number
 ): Promise<Found> {
-  const record = await tier.get(primary)
-  if (record === undefined) return NOTHING
-  if (record.kind === 'response') return { entry: record, index: undefined }
+  const hit = await tiers.read(primary)
+  if (hit === undefined) return NOTHING
+  const record = hit.record
+  if (record.kind === 'response') return { entry: record, index: undefined, tier: hit.tier }
+  const miss: Found = { entry: undefined, index: record, tier: undefined }
   const key = variantKey(primary, record.headerNames, request)
-  if (exceedsKeyLimit(key, maxKeyLength)) return { entry: undefined, index: record }
-  const entry = await tier.get(key)
+  if (exceedsKeyLimit(key, maxKeyLength)) return miss
+  const variant = await tiers.read(key)
+  const entry = variant?.record
   // A variant older than its index predates a purge of the URL (the index was deleted and recreated).
-  if (entry?.kind !== 'response' || entry.storedAt < record.createdAt) {
-    return { entry: undefined, index: record }
-  }
-  return { entry, index: record }
+  if (entry?.kind !== 'response' || entry.storedAt < record.createdAt) return miss
+  return { entry, index: record, tier: variant!.tier }
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

@@ -74,6 +74,22 @@ export const cacheConfigSchema = z.strictObject({
         .default(64 * 1024),
     })
     .prefault({}),
+  /**
+   * The in-isolate hot tier in front of L1. A copy lives there at most `maxAgeMs`, which bounds how
+   * long a purge made in another isolate can go unnoticed; 0 entries turns it off.
+   */
+  memory: z
+    .strictObject({
+      maxEntries: z.number().int().min(0).max(100_000).default(1000),
+      maxBytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(256 * 1024 * 1024)
+        .default(16 * 1024 * 1024),
+      maxAgeMs: z.number().int().min(0).max(60_000).default(1000),
+    })
+    .prefault({}),
   /** Heuristic freshness (RFC 9111 §4.2.2) for responses with Last-Modified but no explicit lifetime. */
   heuristic: z
     .strictObject({

@@ -51,20 +51,26 @@ export async function handleCacheable(
     return passThrough(request, url, ctx, 'bypass', 'key-too-long')
   }
   const req: CacheRequest = { request, route, path, query, primary }
-  const found = await lookupVariant(ctx.l1, primary, request.headers, config.limits.maxKeyLength)
+  const found = await lookupVariant(ctx.tiers, primary, request.headers, config.limits.maxKeyLength)
   const entry = found.entry
   if (entry === undefined) return fetchAndStore(req, found, undefined, ctx)
 
   const now = Date.now()
   if (now < entry.freshUntil) {
-    return serve(req, entry, { hit: true, ttl: remainingTtl(entry, now), detail: 'L1' }, now, ctx)
+    return serve(
+      req,
+      entry,
+      { hit: true, ttl: remainingTtl(entry, now), detail: found.tier },
+      now,
+      ctx
+    )
   }
   if (!entry.mustRevalidate && now < entry.staleWhileRevalidateUntil) {
     refreshInBackground(req, found, ctx)
     const status: CacheStatus = {
       hit: true,
       ttl: remainingTtl(entry, now),
-      detail: 'L1 stale-while-revalidate',
+      detail: `${found.tier} stale-while-revalidate`,
     }
     return serve(req, entry, status, now, ctx)
   }
@@ -221,7 +227,7 @@ async function store(
   ctx: ProxyContext
 ): Promise<void> {
   const { config } = ctx
-  await storeVariant(ctx.l1, {
+  await storeVariant(ctx.tiers, {
     primary: req.primary,
     request: req.request.headers,
     entry,

@@ -57,5 +57,5 @@ async function invalidateTouched(url: URL, headers: Headers, ctx: ProxyContext):
       // An unparsable Location names nothing we store.
     }
   }
-  await Promise.all(targets.map((target) => invalidateUrl(target, ctx.config, ctx.l1)))
+  await Promise.all(targets.map((target) => invalidateUrl(target, ctx.config, ctx.tiers)))
 }

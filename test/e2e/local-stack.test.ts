@@ -48,7 +48,7 @@ describe('the local stack (wrangler dev + demo origin)', () => {
     expect(miss.headers.get('cache-status')).toContain('fwd=miss')
     const body = await miss.text()
     const hit = await get('/products/1')
-    expect(hit.headers.get('cache-status')).toMatch(/hit; ttl=\d+; detail=L1/)
+    expect(hit.headers.get('cache-status')).toMatch(/hit; ttl=\d+; detail=(memory|L1)/)
     expect(await hit.text()).toBe(body)
     expect((await originStats()).fetches).toBe(before + 1)
   })

@@ -9,11 +9,21 @@ export const ADMIN_TOKEN = 'test-admin-token'
  * Sends a request through the Worker and waits for its background work (L1 writes, refreshes), so the
  * next request sees what this one stored.
  */
+/**
+ * The bindings of the current test: a new object per test, so its config, and with it the isolate's
+ * memory tier, are created afresh (storage is cleared by `reset()`, memory is not).
+ */
+let testEnv: Cloudflare.Env = { ...env }
+
+export function freshEnv(): void {
+  testEnv = { ...env }
+}
+
 export async function send(
   path: string,
   init?: RequestInit,
   base = 'https://cache.test',
-  bindings: object = env
+  bindings: object = testEnv
 ): Promise<Response> {
   const ctx = createExecutionContext()
   const response = await worker.fetch(new Request(new URL(path, base), init), bindings, ctx)

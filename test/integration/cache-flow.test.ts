@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { echo, json, originStats, send } from '../helpers/worker'
+import { admin, echo, envWithConfig, json, originStats, send, sleep } from '../helpers/worker'
 
 describe('read-through L1', () => {
-  it('stores a miss and serves the next request from L1 without touching the origin', async () => {
+  it('stores a miss and serves the next request from the cache without touching the origin', async () => {
     const first = await send('/products/1')
     expect(first.status).toBe(200)
     expect(first.headers.get('cache-status')).toMatch(/^edge-cache; fwd=miss; ttl=\d+; stored$/)
     const second = await send('/products/1')
-    expect(second.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d+; detail=L1$/)
+    expect(second.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d+; detail=memory$/)
     expect(await second.text()).toBe(await first.text())
     expect((await originStats()).fetches).toBe(1)
   })
@@ -72,5 +72,62 @@ describe('read-through L1', () => {
     expect(response.headers.get('cache-tag')).toBeNull()
     const body = await json<{ id: number | string }>(response)
     expect(String(body.id)).toBe('5')
+  })
+})
+
+describe('the in-isolate memory tier in front of L1', () => {
+  const noMemory = () =>
+    envWithConfig((config) => {
+      config.memory = { maxEntries: 0 }
+    })
+
+  it('serves hits from L1 when the memory tier is off', async () => {
+    const bindings = noMemory()
+    await send('/products/15', {}, undefined, bindings)
+    const hit = await send('/products/15', {}, undefined, bindings)
+    expect(hit.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d+; detail=L1$/)
+    expect((await originStats()).fetches).toBe(1)
+  })
+
+  it('holds a copy at most maxAgeMs, then reads L1 again', async () => {
+    const bindings = envWithConfig((config) => {
+      config.memory = { maxAgeMs: 300 }
+    })
+    await send('/products/16', {}, undefined, bindings)
+    expect(
+      (await send('/products/16', {}, undefined, bindings)).headers.get('cache-status')
+    ).toContain('detail=memory')
+    await sleep(350)
+    const fromL1 = await send('/products/16', {}, undefined, bindings)
+    expect(fromL1.headers.get('cache-status')).toContain('detail=L1')
+    // The L1 read refilled memory.
+    expect(
+      (await send('/products/16', {}, undefined, bindings)).headers.get('cache-status')
+    ).toContain('detail=memory')
+    expect((await originStats()).fetches).toBe(1)
+  })
+
+  it('stays within maxEntries, evicting the least recently used', async () => {
+    const bindings = envWithConfig((config) => {
+      config.memory = { maxEntries: 2 }
+    })
+    for (const id of [17, 18, 19]) await send(`/products/${id}`, {}, undefined, bindings)
+    const evicted = await send('/products/17', {}, undefined, bindings)
+    expect(evicted.headers.get('cache-status')).toContain('detail=L1')
+    const kept = await send('/products/19', {}, undefined, bindings)
+    expect(kept.headers.get('cache-status')).toContain('detail=memory')
+  })
+
+  it('drops the memory copy on a purge in this isolate', async () => {
+    await send('/products/20')
+    expect((await send('/products/20')).headers.get('cache-status')).toContain('detail=memory')
+    const purge = await admin('/purge', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ urls: ['/products/20'] }),
+    })
+    expect(purge.status).toBe(200)
+    expect((await send('/products/20')).headers.get('cache-status')).toContain('fwd=miss')
+    expect((await originStats()).fetches).toBe(2)
   })
 })

@@ -138,7 +138,7 @@ describe('RFC 5861 stale serving', () => {
     expect((await json<Echo>(stale)).id).toBe(first.id)
     expect((await originStats()).fetches).toBe(2)
     const fresh = await send(path)
-    expect(fresh.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d; detail=L1$/)
+    expect(fresh.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d; detail=memory$/)
     expect((await json<Echo>(fresh)).id).not.toBe(first.id)
   })
 
