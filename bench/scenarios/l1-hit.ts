@@ -158,11 +158,16 @@ export const l1Hit: Scenario = {
       }
     }
 
-    // Still an L1 hit after the run (ours says so itself; the baselines by the origin counter).
+    // Still a hit from the tier under test after the run (ours says so; the baselines by the origin counter).
     for (const run of ready.filter((r) => r.target.ours)) {
-      const response = await fetch(run.running!.url + L1_PATH)
-      await response.arrayBuffer()
-      const cacheStatus = response.headers.get('cache-status') ?? ''
+      // Two requests: after the run's last request, a memory copy may have outlived its max age, and
+      // the first probe then (rightly) reads L1 and refills memory.
+      let cacheStatus = ''
+      for (let probe = 0; probe < 2; probe++) {
+        const response = await fetch(run.running!.url + L1_PATH)
+        await response.arrayBuffer()
+        cacheStatus = response.headers.get('cache-status') ?? ''
+      }
       if (
         !/;\s*hit\b/.test(cacheStatus) ||
         !cacheStatus.includes(`detail=${run.target.hitDetail}`)
