@@ -44,6 +44,12 @@ function tiersFor(config: Config, origin: string): TierStack {
   return stack
 }
 
+const ERROR_CODES: Partial<Record<number, string>> = {
+  400: 'invalid_request',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+}
+
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD'])
 
 export const app = new Hono<AppEnv>()
@@ -75,7 +81,11 @@ app.all('*', async function edgeCache(c) {
 
 app.onError(function onError(error) {
   if (error instanceof HTTPException) {
-    return errorResponse(error.status, `http_${error.status}`, error.message)
+    return errorResponse(
+      error.status,
+      ERROR_CODES[error.status] ?? `http_${error.status}`,
+      error.message
+    )
   }
   console.error(
     JSON.stringify({ level: 'error', message: String(error), stack: (error as Error).stack })

@@ -59,7 +59,7 @@ export function createAdminRoutes(): Hono<AppEnv> {
       })
     )
     return c.json({
-      scope: 'L1 (this colo)',
+      scope: 'memory (this isolate) and L1 (this colo)',
       purged: results.filter((result) => result.deleted).length,
       results,
     })

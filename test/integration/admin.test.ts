@@ -43,14 +43,18 @@ describe('admin API', () => {
     await send('/products/12')
     const response = await purge(body)
     expect(response.status).toBe(400)
-    expect(await json(response)).toMatchObject({ error: { code: 'http_400' } })
+    expect(await json(response)).toMatchObject({ error: { code: 'invalid_request' } })
     expect((await send('/products/12')).headers.get('cache-status')).toContain('hit')
   })
 
   it('rejects a non-JSON content type with 415 and an oversized body with 413', async () => {
-    expect((await purge('{"urls":["/x"]}', 'test-admin-token', 'text/plain')).status).toBe(415)
+    const wrongType = await purge('{"urls":["/x"]}', 'test-admin-token', 'text/plain')
+    expect(wrongType.status).toBe(415)
+    expect(await json(wrongType)).toMatchObject({ error: { code: 'unsupported_media_type' } })
     const huge = JSON.stringify({ urls: ['/' + 'x'.repeat(70 * 1024)] })
-    expect((await purge(huge)).status).toBe(413)
+    const tooLarge = await purge(huge)
+    expect(tooLarge.status).toBe(413)
+    expect(await json(tooLarge)).toMatchObject({ error: { code: 'payload_too_large' } })
   })
 
   it('purges URLs from L1', async () => {
