@@ -164,3 +164,24 @@ describe('RFC 5861 stale serving', () => {
     expect(response.status).toBe(503)
   })
 })
+
+describe('stale-while-revalidate with variants', () => {
+  it('refreshes each stale variant, not just the first one asked for', async () => {
+    const path = echo('swr-vary', {
+      'cache-control': 'max-age=1, stale-while-revalidate=60',
+      vary: 'accept-language',
+    })
+    const headers = (lang: string) => ({ headers: { 'accept-language': lang } })
+    const de = await json<Echo>(await send(path, headers('de')))
+    const en = await json<Echo>(await send(path, headers('en')))
+    await sleep(1100)
+    // At the same time, so both background refreshes are in flight together.
+    const stale = await Promise.all([send(path, headers('de')), send(path, headers('en'))])
+    for (const response of stale) {
+      expect(response.headers.get('cache-status')).toContain('stale-while-revalidate')
+    }
+    expect((await originStats()).fetches).toBe(4)
+    expect((await json<Echo>(await send(path, headers('de')))).id).not.toBe(de.id)
+    expect((await json<Echo>(await send(path, headers('en')))).id).not.toBe(en.id)
+  })
+})
