@@ -32,19 +32,17 @@ export function createAdminRoutes(): Hono<AppEnv> {
 
   admin.get('/health', async (c) => {
     const { config, tiers } = c.var.proxy
-    const started = Date.now()
-    let l1Ok = true
-    try {
-      await tiers.get('/_cache/health-probe')
-    } catch {
-      l1Ok = false
-    }
-    return c.json({
-      status: l1Ok ? 'ok' : 'degraded',
-      l1: { ok: l1Ok, latencyMs: Date.now() - started },
-      origin: config.originUrl.origin,
-      routes: config.routes.length,
-    })
+    const probes = await tiers.probe('/_cache/health-probe')
+    const ok = probes.every((probe) => probe.ok)
+    return c.json(
+      {
+        status: ok ? 'ok' : 'degraded',
+        tiers: probes,
+        origin: config.originUrl.origin,
+        routes: config.routes.length,
+      },
+      ok ? 200 : 503
+    )
   })
 
   admin.post('/purge', async (c) => {

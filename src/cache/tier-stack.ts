@@ -10,9 +10,20 @@ export interface TierHit {
 /**
  * Tiers read nearest first, written and deleted everywhere. A record found in a farther tier is copied
  * into the nearer ones; a nearer tier caps how long it keeps it (the memory tier: its max age).
+ * A tier that fails degrades to a miss on reads and to a skipped copy on writes: a broken cache
+ * must never fail the request it could not speed up. Deletes report failure (a purge must know).
  */
+export interface TierHealth {
+  readonly tier: string
+  readonly ok: boolean
+  readonly latencyMs: number
+  readonly error?: string
+}
+
 export interface TierStack extends CacheTier {
   read(key: string): Promise<TierHit | undefined>
+  /** Reads `key` from every tier directly (failures included), for health checks. */
+  probe(key: string): Promise<TierHealth[]>
 }
 
 export function createTierStack(tiers: readonly CacheTier[]): TierStack {
@@ -22,9 +33,16 @@ export function createTierStack(tiers: readonly CacheTier[]): TierStack {
     async read(key) {
       for (let i = 0; i < tiers.length; i++) {
         const tier = tiers[i]!
-        const record = await tier.get(key)
+        let record: StoredRecord | undefined
+        try {
+          record = await tier.get(key)
+        } catch (error) {
+          logTierFailure(tier, 'get', error)
+          continue
+        }
         if (record === undefined) continue
-        for (let j = 0; j < i; j++) await tiers[j]!.set(key, record, Number.POSITIVE_INFINITY)
+        for (let j = 0; j < i; j++)
+          await setQuietly(tiers[j]!, key, record, Number.POSITIVE_INFINITY)
         return { record, tier: tier.name }
       }
       return undefined
@@ -32,12 +50,55 @@ export function createTierStack(tiers: readonly CacheTier[]): TierStack {
     async get(key) {
       return (await this.read(key))?.record
     },
+    async probe(key) {
+      return Promise.all(
+        tiers.map(async (tier): Promise<TierHealth> => {
+          const started = Date.now()
+          try {
+            await tier.get(key)
+            return { tier: tier.name, ok: true, latencyMs: Date.now() - started }
+          } catch (error) {
+            return {
+              tier: tier.name,
+              ok: false,
+              latencyMs: Date.now() - started,
+              error: String(error),
+            }
+          }
+        })
+      )
+    },
     async set(key, record, expiresAt) {
-      await Promise.all(tiers.map((tier) => tier.set(key, record, expiresAt)))
+      await Promise.all(tiers.map((tier) => setQuietly(tier, key, record, expiresAt)))
     },
     async delete(key) {
       const deleted = await Promise.all(tiers.map((tier) => tier.delete(key)))
       return deleted.some(Boolean)
     },
   }
+}
+
+async function setQuietly(
+  tier: CacheTier,
+  key: string,
+  record: StoredRecord,
+  expiresAt: number
+): Promise<void> {
+  try {
+    await tier.set(key, record, expiresAt)
+  } catch (error) {
+    logTierFailure(tier, 'set', error)
+  }
+}
+
+function logTierFailure(tier: CacheTier, operation: string, error: unknown): void {
+  console.error(
+    JSON.stringify({
+      level: 'warn',
+      event: 'tier_failure',
+      tier: tier.name,
+      operation,
+      error: String(error),
+    })
+  )
 }

@@ -24,7 +24,10 @@ describe('admin API', () => {
     expect(response.status).toBe(200)
     expect(await json(response)).toMatchObject({
       status: 'ok',
-      l1: { ok: true },
+      tiers: [
+        { tier: 'memory', ok: true },
+        { tier: 'L1', ok: true },
+      ],
       origin: 'http://origin.test',
     })
   })
