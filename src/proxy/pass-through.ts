@@ -38,7 +38,19 @@ export async function passThrough(
   const { response } = result
   // Awaited, not deferred: the client that wrote must read its own write on the next request.
   if (UNSAFE.has(request.method) && response.status < 400) {
-    await invalidateTouched(url, response.headers, ctx)
+    try {
+      await invalidateTouched(url, response.headers, ctx)
+    } catch (error) {
+      // The origin applied the write: its answer still goes to the client; the stale copy expires.
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          event: 'invalidation_failed',
+          url: url.pathname,
+          error: String(error),
+        })
+      )
+    }
   }
   return forwardResponse(response, config.statusName, { fwd, detail }, request.method)
 }
