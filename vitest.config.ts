@@ -20,6 +20,9 @@ export default defineConfig({
     }),
   ],
   test: {
+    // JSON beside the console report: .ci/run totals it into one 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/workers.json' },
     include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
     setupFiles: ['test/helpers/setup.ts'],
   },

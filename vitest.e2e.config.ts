@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config'
 // End-to-end: the whole local stack (demo origin + `wrangler dev`) started once, spoken to over HTTP.
 export default defineConfig({
   test: {
+    // JSON beside the console report: .ci/run totals it into one 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/e2e.json' },
     include: ['test/e2e/**/*.test.ts'],
     environment: 'node',
     globalSetup: ['test/e2e/global-setup.ts'],
