@@ -12,6 +12,7 @@ import { matchRoute } from './config/route-matcher'
 import { errorResponse } from './http/error-response'
 import { handleCacheable } from './proxy/cache-handler'
 import { passThrough } from './proxy/pass-through'
+import { rateLimit } from './ratelimit/rate-limit-middleware'
 
 // Fail fast: a Worker with invalid config refuses to start (wrangler dev / deploy show the named field).
 loadConfig(env)
@@ -66,6 +67,11 @@ app.use('*', async function proxyContext(c, next) {
   await next()
 })
 
+app.use(
+  '*',
+  rateLimit((bindings) => bindings.RATE_LIMITER)
+)
+
 app.route('/_cache', createAdminRoutes())
 
 app.all('*', async function edgeCache(c) {
@@ -92,5 +98,7 @@ app.onError(function onError(error) {
   )
   return errorResponse(500, 'internal_error', 'Internal error.')
 })
+
+export { RateLimiter } from '../durable-objects/rate-limiter'
 
 export default app

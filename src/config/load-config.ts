@@ -1,11 +1,13 @@
 import { type z } from 'zod'
+import { compileRateLimitRules, type CompiledRateLimitRule } from '../ratelimit/rules'
 import { compileRoutes, type CompiledRoute } from './route-matcher'
 import { cacheConfigSchema, envSchema, type CacheConfigParsed } from './schema'
 
-export interface Config extends Omit<CacheConfigParsed, 'routes'> {
+export interface Config extends Omit<CacheConfigParsed, 'routes' | 'rateLimits'> {
   readonly originUrl: URL
   readonly adminToken: string | undefined
   readonly routes: readonly CompiledRoute[]
+  readonly rateLimits: readonly CompiledRateLimitRule[]
 }
 
 export class ConfigError extends Error {
@@ -50,6 +52,7 @@ export function parseConfig(env: unknown): Config {
     originUrl,
     adminToken: bindings.data.ADMIN_TOKEN || undefined,
     routes: compileRoutes(parsed.data.routes),
+    rateLimits: compileRateLimitRules(parsed.data.rateLimits),
   }
 }
 

@@ -39,6 +39,28 @@ export const routeSchema = z.strictObject({
   tags: z.array(z.string().min(1).max(256)).default([]),
 })
 
+/** One rate-limit rule: which requests it counts, per which identity, how many per window. */
+export const rateLimitRuleSchema = z.strictObject({
+  /** Names the rule in RateLimit headers and in its Durable Object's name. */
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a short lower-case token'),
+  /** Path glob, as for routes. */
+  pattern: z.string().startsWith('/', 'must start with "/"').default('/**'),
+  /** Methods counted (upper-case); all when omitted. */
+  methods: z.array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case method')).optional(),
+  /** What identifies a client: its IP (CF-Connecting-IP), request headers (e.g. an API key), or both. */
+  identity: z
+    .strictObject({
+      ip: z.boolean().default(false),
+      headers: z.array(headerName).default([]),
+    })
+    .refine((identity) => identity.ip || identity.headers.length > 0, 'needs ip or headers'),
+  limit: z.number().int().positive().max(10_000),
+  windowSeconds: z.number().int().positive().max(86_400),
+  /** When the limiter cannot answer within `timeoutMs`: admit (open) or refuse with 503 (closed). */
+  failMode: z.enum(['open', 'closed']).default('open'),
+  timeoutMs: z.number().int().positive().max(10_000).default(500),
+})
+
 export const cacheConfigSchema = z.strictObject({
   /** Name of the Cache API cache used as L1. */
   cacheName: z.string().min(1).default('edge-cache'),
@@ -99,6 +121,8 @@ export const cacheConfigSchema = z.strictObject({
     .prefault({}),
   /** Stale copies with a validator are kept this long past their last usable instant, to revalidate with a 304. */
   retainStaleSeconds: seconds.max(7 * 86_400).default(3600),
+  /** Rate limits, checked before the cache; every matching rule applies. */
+  rateLimits: z.array(rateLimitRuleSchema).default([]),
   routes: z.array(routeSchema).min(1, 'at least one route is required'),
 })
 
@@ -115,3 +139,4 @@ export type CacheConfigInput = z.input<typeof cacheConfigSchema>
 export type CacheConfigParsed = z.output<typeof cacheConfigSchema>
 export type RouteConfig = z.output<typeof routeSchema>
 export type KeyRules = z.output<typeof keyRulesSchema>
+export type RateLimitRule = z.output<typeof rateLimitRuleSchema>

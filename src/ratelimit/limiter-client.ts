@@ -1,0 +1,47 @@
+import type { LimitDecision, RateLimiter } from '../../durable-objects/rate-limiter'
+import { identityName, type CompiledRateLimitRule } from './rules'
+
+export type RuleOutcome =
+  | { readonly rule: CompiledRateLimitRule; readonly decision: LimitDecision }
+  | { readonly rule: CompiledRateLimitRule; readonly unavailable: string }
+
+/** The part of a Durable Object namespace the client uses (a chaos wrapper in tests fits it too). */
+export interface LimiterNamespace {
+  idFromName(name: string): DurableObjectId
+  get(id: DurableObjectId): { hit: DurableObjectStub<RateLimiter>['hit'] }
+}
+
+class LimiterTimeout extends Error {
+  static readonly code = 'E_LIMITER_TIMEOUT'
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LimiterTimeout(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => timer !== null && clearTimeout(timer))
+}
+
+/** Asks each rule's limiter, in parallel, each within its own deadline. Never throws. */
+export async function checkRules(
+  rules: readonly CompiledRateLimitRule[],
+  headers: Headers,
+  namespace: LimiterNamespace | undefined
+): Promise<RuleOutcome[]> {
+  return Promise.all(
+    rules.map(async (rule): Promise<RuleOutcome> => {
+      if (namespace === undefined) return { rule, unavailable: 'RATE_LIMITER binding missing' }
+      try {
+        const stub = namespace.get(namespace.idFromName(await identityName(rule, headers)))
+        const decision = await withDeadline(
+          Promise.resolve(stub.hit({ limit: rule.limit, windowMs: rule.windowMs })),
+          rule.timeoutMs
+        )
+        return { rule, decision }
+      } catch (error) {
+        return { rule, unavailable: String(error) }
+      }
+    })
+  )
+}

@@ -1,0 +1,44 @@
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../app-env'
+import { rateLimitHeaders, limiterUnavailable, tooManyRequests } from './headers'
+import { checkRules, type LimiterNamespace } from './limiter-client'
+import { matchingRules } from './rules'
+
+/**
+ * Step 1 of the request flow: every matching rule is checked before route config, cache or origin,
+ * so a rejected request costs nothing downstream. The admin API is not limited here.
+ */
+export function rateLimit(
+  namespace: (env: AppEnv['Bindings']) => LimiterNamespace | undefined
+): MiddlewareHandler<AppEnv> {
+  return async function rateLimitMiddleware(c, next) {
+    const { config } = c.var.proxy
+    const url = c.var.url
+    if (config.rateLimits.length === 0 || url.pathname.startsWith('/_cache/')) return next()
+    const rules = matchingRules(config.rateLimits, c.req.method, url.pathname)
+    if (rules.length === 0) return next()
+    const outcomes = await checkRules(rules, c.req.raw.headers, namespace(c.env))
+    for (const outcome of outcomes) {
+      if ('unavailable' in outcome) {
+        console.error(
+          JSON.stringify({
+            level: 'warn',
+            event: 'rate_limiter_unavailable',
+            rule: outcome.rule.name,
+            failMode: outcome.rule.failMode,
+            error: outcome.unavailable,
+          })
+        )
+        if (outcome.rule.failMode === 'closed') return limiterUnavailable(outcome.rule.name)
+      } else if (!outcome.decision.allowed) {
+        return tooManyRequests(outcome, outcomes)
+      }
+    }
+    await next()
+    const headers = rateLimitHeaders(outcomes)
+    if (Object.keys(headers).length === 0) return
+    // Responses built from fetch() have immutable headers: copy once, then add ours.
+    c.res = new Response(c.res.body, c.res)
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value)
+  }
+}

@@ -1,0 +1,140 @@
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import type { RateLimiter } from '../../durable-objects/rate-limiter'
+import { envWithConfig, json, originStats, send } from '../helpers/worker'
+
+function withRule(rule: Record<string, unknown>, bindings: Record<string, unknown> = {}) {
+  const base = envWithConfig((config) => {
+    config.rateLimits = [{ name: 'test', pattern: '/products/**', identity: { ip: true }, ...rule }]
+  })
+  return { ...base, ...bindings }
+}
+
+const from = (ip: string, extra: Record<string, string> = {}) => ({
+  headers: { 'cf-connecting-ip': ip, ...extra },
+})
+
+describe('rate limiting (RateLimiter Durable Object)', () => {
+  it('admits exactly the limit of 1000 concurrent requests from one identity', async () => {
+    const bindings = withRule({ limit: 100, windowSeconds: 60 })
+    const responses = await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        send('/products/1', from('203.0.113.7'), undefined, bindings)
+      )
+    )
+    const admitted = responses.filter((r) => r.status === 200)
+    const rejected = responses.filter((r) => r.status === 429)
+    expect(admitted).toHaveLength(100)
+    expect(rejected).toHaveLength(900)
+    for (const response of rejected) {
+      const retryAfter = Number(response.headers.get('retry-after'))
+      expect(retryAfter).toBeGreaterThanOrEqual(1)
+      expect(retryAfter).toBeLessThanOrEqual(60)
+      expect(response.headers.get('ratelimit-policy')).toBe('"test";q=100;w=60')
+      expect(response.headers.get('ratelimit')).toMatch(/^"test";r=0;t=\d+$/)
+    }
+    expect(await json(rejected[0]!)).toMatchObject({ error: { code: 'rate_limited' } })
+    expect(admitted[0]!.headers.get('ratelimit')).toMatch(/^"test";r=\d+;t=\d+$/)
+    // Rejections never reach the cache or the origin: at most the admitted ones did.
+    expect((await originStats()).fetches).toBeLessThanOrEqual(100)
+  })
+
+  it('slides: a slot frees exactly when the oldest admission leaves the window', async () => {
+    const stub = env.RATE_LIMITER!.get(env.RATE_LIMITER!.idFromName('slide-test'))
+    await runInDurableObject(stub, async (limiter: RateLimiter) => {
+      const rule = { limit: 3, windowMs: 10_000 }
+      const t0 = 1_000_000
+      for (const t of [t0, t0 + 1000, t0 + 2000])
+        expect((await limiter.hit(rule, t)).allowed).toBe(true)
+      const full = await limiter.hit(rule, t0 + 5000)
+      expect(full).toMatchObject({ allowed: false, remaining: 0, resetMs: 5000 })
+      // The window is (now - W, now]: t0 counts until t0 + W, exactly when resetMs said.
+      expect((await limiter.hit(rule, t0 + 9_999)).allowed).toBe(false)
+      const freed = await limiter.hit(rule, t0 + 10_000)
+      expect(freed).toMatchObject({ allowed: true, remaining: 0, resetMs: 1000 })
+      expect((await limiter.hit(rule, t0 + 10_999)).allowed).toBe(false)
+      expect((await limiter.hit(rule, t0 + 11_000)).allowed).toBe(true)
+    })
+  })
+
+  it('keeps identities apart', async () => {
+    const bindings = withRule({ limit: 2, windowSeconds: 60 })
+    for (let i = 0; i < 3; i++) await send('/products/2', from('198.51.100.1'), undefined, bindings)
+    expect((await send('/products/2', from('198.51.100.1'), undefined, bindings)).status).toBe(429)
+    expect((await send('/products/2', from('198.51.100.2'), undefined, bindings)).status).toBe(200)
+  })
+
+  it('identifies by a header (an API key), huge or empty values included', async () => {
+    const bindings = withRule({ limit: 1, windowSeconds: 60, identity: { headers: ['x-api-key'] } })
+    const huge = 'k'.repeat(8000)
+    expect(
+      (await send('/products/3', from('1.1.1.1', { 'x-api-key': huge }), undefined, bindings))
+        .status
+    ).toBe(200)
+    expect(
+      (await send('/products/3', from('1.1.1.1', { 'x-api-key': huge }), undefined, bindings))
+        .status
+    ).toBe(429)
+    expect(
+      (await send('/products/3', from('1.1.1.1', { 'x-api-key': '' }), undefined, bindings)).status
+    ).toBe(200)
+    expect(
+      (await send('/products/3', from('1.1.1.1', { 'x-api-key': 'other' }), undefined, bindings))
+        .status
+    ).toBe(200)
+  })
+
+  it('does not count requests the rule does not match', async () => {
+    const bindings = withRule({ limit: 1, windowSeconds: 60, methods: ['POST'] })
+    for (let i = 0; i < 3; i++) {
+      const response = await send('/products/4', from('192.0.2.9'), undefined, bindings)
+      expect(response.status).toBe(200)
+      expect(response.headers.get('ratelimit')).toBeNull()
+    }
+  })
+
+  describe('when the limiter cannot answer in time', () => {
+    // A chaos wrapper around the real namespace: every call hangs past the rule's deadline.
+    const hanging = {
+      idFromName: (name: string) => env.RATE_LIMITER!.idFromName(name),
+      get: () => ({ hit: () => new Promise<never>(() => {}) }),
+    }
+
+    it('fails open: the request is served, without RateLimit fields', async () => {
+      const bindings = withRule(
+        { limit: 1, windowSeconds: 60, timeoutMs: 50 },
+        { RATE_LIMITER: hanging }
+      )
+      for (let i = 0; i < 2; i++) {
+        const response = await send('/products/5', from('192.0.2.1'), undefined, bindings)
+        expect(response.status).toBe(200)
+        expect(response.headers.get('ratelimit')).toBeNull()
+      }
+    })
+
+    it('fails closed: 503 with Retry-After, and the origin is not asked', async () => {
+      const bindings = withRule(
+        { limit: 1, windowSeconds: 60, timeoutMs: 50, failMode: 'closed' },
+        { RATE_LIMITER: hanging }
+      )
+      const response = await send('/products/6', from('192.0.2.1'), undefined, bindings)
+      expect(response.status).toBe(503)
+      expect(response.headers.get('retry-after')).toBe('1')
+      expect(await json(response)).toMatchObject({ error: { code: 'rate_limiter_unavailable' } })
+      expect((await originStats()).fetches).toBe(0)
+    })
+  })
+
+  it('forgets an identity after its window (the alarm deletes its state)', async () => {
+    const stub = env.RATE_LIMITER!.get(env.RATE_LIMITER!.idFromName('alarm-test'))
+    await runInDurableObject(stub, (limiter: RateLimiter) =>
+      limiter.hit({ limit: 5, windowMs: 60_000 })
+    )
+    expect(await runDurableObjectAlarm(stub)).toBe(true)
+    const keys = await runInDurableObject(stub, async (_limiter: RateLimiter, state) =>
+      state.storage.list()
+    )
+    expect(keys.size).toBe(0)
+  })
+})
