@@ -6,7 +6,8 @@ export default defineConfig({
     // JSON beside the console report: .ci/run totals it into one 'N passed, N failed' line.
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/e2e.json' },
-    include: ['test/e2e/**/*.test.ts'],
+    // The local tools (Upstash-compatible REST endpoint, redis-server) are tested here too: Node, real processes.
+    include: ['test/e2e/**/*.test.ts', 'test/tools/**/*.test.ts'],
     environment: 'node',
     globalSetup: ['test/e2e/global-setup.ts'],
     testTimeout: 30_000,

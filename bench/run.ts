@@ -129,7 +129,12 @@ async function main(): Promise<number> {
       results.push({ name: scenario.name, description: scenario.description, result })
       if (result.rows.length) console.log(`\n${formatTable(result.columns, result.rows)}`)
       for (const note of result.notes) console.log(`  ${note}`)
-      for (const failure of result.failures) console.log(`  FAIL: ${failure}`)
+      for (const failure of result.failures) {
+        // A failure can quote a whole request (a pipeline of scripts): keep the table readable.
+        console.log(
+          `  FAIL: ${failure.length > 600 ? `${failure.slice(0, 600)}… (${failure.length} chars)` : failure}`
+        )
+      }
       failed ||= result.failures.length > 0
     }
   } finally {

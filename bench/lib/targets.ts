@@ -41,12 +41,21 @@ export const EDGE_CACHE: WorkerTarget = {
   hitDetail: 'memory',
 }
 
-/** wrangler.toml's own CACHE_CONFIG with the memory tier off: every hit reads the Cache API. */
-function l1OnlyConfig(): Record<string, string> {
+/** wrangler.toml's own CACHE_CONFIG, changed by `patch`, as a `--var CACHE_CONFIG:<json>` binding. */
+export function patchedCacheConfig(
+  patch: (config: Record<string, unknown>) => void
+): Record<string, string> {
   const config = unstable_readConfig({ config: 'wrangler.toml' })
   const cacheConfig = structuredClone(config.vars.CACHE_CONFIG) as Record<string, unknown>
-  cacheConfig.memory = { maxEntries: 0 }
+  patch(cacheConfig)
   return { CACHE_CONFIG: JSON.stringify(cacheConfig) }
+}
+
+/** The memory tier off: every hit reads the Cache API. */
+function l1OnlyConfig(): Record<string, string> {
+  return patchedCacheConfig((config) => {
+    config.memory = { maxEntries: 0 }
+  })
 }
 
 export const EDGE_CACHE_L1: WorkerTarget = {

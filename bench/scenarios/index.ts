@@ -1,5 +1,6 @@
 import type { Scenario } from '../lib/types'
 import { l1Hit } from './l1-hit'
+import { rateLimit } from './rate-limit'
 
 /** Every scenario, in the order `npm run bench` runs them. Add new ones here. */
-export const scenarios: readonly Scenario[] = [l1Hit]
+export const scenarios: readonly Scenario[] = [l1Hit, rateLimit]

@@ -1,0 +1,326 @@
+/**
+ * An Upstash-compatible REST endpoint in front of a real redis-server, so `@upstash/redis` and
+ * `@upstash/ratelimit` run locally exactly as against Upstash. Wire format: ./protocol.ts.
+ *
+ *   POST /            ["SET","k","v"]            → {"result":"OK"}  (Redis error: 400 {"error"})
+ *   POST /pipeline    [["INCR","a"],["GET","a"]] → [{"result":1},{"result":"1"}]
+ *   POST /multi-exec  same, as MULTI … EXEC       → same shape (EXECABORT: 400 {"error"})
+ *
+ * Faults for region simulation: `latencyMs` plus `extraLatencyMs` is slept before each request
+ * runs; `errorRate` answers 500 without running the command; `down` answers 503 at once. The
+ * client throws on any non-2xx answer without retrying (it retries only when fetch itself fails).
+ */
+import { timingSafeEqual, createHash } from 'node:crypto'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { serve } from '@hono/node-server'
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { createClient, ErrorReply, RESP_TYPES } from 'redis'
+import { startRedisServer, type RedisServer } from '../lib/redis-server'
+import {
+  ProtocolError,
+  encodeResult,
+  errorText,
+  parseBatch,
+  parseSingle,
+  refusal,
+  toReply,
+  type Reply,
+} from './protocol'
+import { ScriptShas, translateScripts } from './scripts'
+
+// Upstash accepts multi-megabyte requests, and the official client auto-pipelines concurrent calls
+// into one /pipeline body (1000 ratelimit EVALs are ~2 MB): the cap only stops runaway bodies.
+export const MAX_BODY_BYTES = 16 * 1024 * 1024
+
+export interface Fault {
+  /** Answer every request with 503. */
+  down?: boolean
+  /** Added to `latencyMs`. */
+  extraLatencyMs?: number
+  /** Share of requests (0..1) answered with 500 instead of running. */
+  errorRate?: number
+}
+
+export interface UpstashRestOptions {
+  redisUrl: string
+  token: string
+  /** Slept before each request runs (simulated distance to the region). */
+  latencyMs?: number
+}
+
+export interface UpstashRestServer {
+  app: Hono
+  /** Resolves once the Redis connection is up (requests before that wait for it). */
+  ready: Promise<void>
+  /** Replaces the current fault; `setFault({})` clears it. */
+  setFault(fault: Fault): void
+  readonly fault: Readonly<Fault>
+  close(): Promise<void>
+}
+
+function checkFault(fault: Fault): Fault {
+  const { extraLatencyMs = 0, errorRate = 0 } = fault
+  if (!Number.isFinite(extraLatencyMs) || extraLatencyMs < 0) {
+    throw new RangeError(`extraLatencyMs must be a finite number >= 0, got ${extraLatencyMs}`)
+  }
+  if (!(errorRate >= 0 && errorRate <= 1)) {
+    throw new RangeError(`errorRate must be within 0..1, got ${errorRate}`)
+  }
+  return { ...fault }
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest()
+
+export function createUpstashRestServer(options: UpstashRestOptions): UpstashRestServer {
+  const latencyMs = options.latencyMs ?? 0
+  if (!Number.isFinite(latencyMs) || latencyMs < 0) {
+    throw new RangeError(`latencyMs must be a finite number >= 0, got ${latencyMs}`)
+  }
+  if (!options.token) throw new Error('a token is required')
+  const tokenDigest = digest(options.token)
+  let fault: Fault = {}
+  const shas = new ScriptShas()
+
+  // RESP2 because Upstash's JSON results are RESP2-shaped (HGETALL a flat array, not a map);
+  // bulk strings as Buffers so binary values survive base64.
+  const redis = createClient({
+    url: options.redisUrl,
+    RESP: 2,
+    commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
+    socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000) },
+  })
+  let lastRedisError = ''
+  redis.on('error', (error: Error) => {
+    if (error.message === lastRedisError) return
+    lastRedisError = error.message
+    console.error(`[upstash-rest] redis ${options.redisUrl}: ${error.message}`)
+  })
+  redis.on('ready', () => (lastRedisError = ''))
+  const ready = redis.connect().then(() => undefined)
+  // Surfaced by each request (and by `ready`) instead of as an unhandled rejection.
+  ready.catch(() => undefined)
+
+  const run = async (command: string[]): Promise<unknown> => {
+    const { args, reply } = translateScripts(command, shas)
+    const result = await redis.sendCommand(args)
+    return reply ?? result
+  }
+
+  /**
+   * MULTI … EXEC on the shared connection: the commands are queued in one synchronous run, so no
+   * other request's command can land inside the transaction. (node-redis's own `multi()` drops
+   * the Buffer type mapping for EXEC's reply.)
+   */
+  const transaction = async (commands: string[][]) => {
+    const translated = commands.map((command) => translateScripts(command, shas))
+    const multi = redis.sendCommand(['MULTI'])
+    const queued = translated.map(({ args }) => redis.sendCommand(args))
+    const exec = redis.sendCommand(['EXEC'])
+    const [multiOutcome, execOutcome, ...queuedOutcomes] = await Promise.allSettled([
+      multi,
+      exec,
+      ...queued,
+    ])
+    if (multiOutcome!.status === 'rejected') throw multiOutcome!.reason
+    if (execOutcome!.status === 'rejected') {
+      // EXECABORT: a command was refused while queueing; name it.
+      const firstError = queuedOutcomes.find((o) => o.status === 'rejected')
+      const why = firstError ? `: ${errorText(firstError.reason)}` : ''
+      const status = execOutcome!.reason instanceof ErrorReply ? 400 : 500
+      throw new ProtocolError(status, `${errorText(execOutcome!.reason)}${why}`)
+    }
+    const replies: unknown = execOutcome!.value
+    if (!Array.isArray(replies)) throw new Error(`EXEC answered ${String(replies)}`)
+    return replies.map((value, i) =>
+      value instanceof ErrorReply
+        ? { error: value.message }
+        : { result: translated[i]!.reply ?? value }
+    )
+  }
+
+  const app = new Hono()
+
+  app.onError((error, c) => {
+    // The rest of an oversized body is never read: the connection cannot be reused.
+    if (error instanceof ProtocolError && error.status === 413) c.header('Connection', 'close')
+    if (error instanceof ProtocolError) return c.json({ error: error.message }, error.status)
+    console.error('[upstash-rest] unexpected error:', error)
+    return c.json({ error: `ERR internal error: ${error.message}` }, 500)
+  })
+  app.notFound((c) => c.json({ error: `ERR unknown endpoint ${c.req.method} ${c.req.path}` }, 404))
+
+  app.use('*', async function faults(_c, next) {
+    if (fault.down) throw new ProtocolError(503, 'ERR service unavailable (injected fault: down)')
+    await next()
+  })
+
+  app.use('*', async function auth(c, next) {
+    const header = c.req.header('authorization') ?? ''
+    const presented = header.startsWith('Bearer ') ? header.slice(7) : c.req.query('_token')
+    if (!presented || !timingSafeEqual(digest(presented), tokenDigest)) {
+      throw new ProtocolError(401, 'Unauthorized')
+    }
+    await next()
+  })
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ProtocolError(413, `ERR request body larger than ${MAX_BODY_BYTES} bytes`)
+      },
+    })
+  )
+
+  /** The parsed body, after the injected latency and errors. */
+  const prepare = async (c: Context): Promise<{ body: unknown; base64: boolean }> => {
+    const format = c.req.header('upstash-response-format')
+    if (format && format.toLowerCase() !== 'json') {
+      throw new ProtocolError(400, `ERR Upstash-Response-Format ${format} is not supported here`)
+    }
+    let body: unknown
+    try {
+      body = JSON.parse(await c.req.text())
+    } catch {
+      throw new ProtocolError(400, 'ERR malformed JSON body')
+    }
+    const delay = latencyMs + (fault.extraLatencyMs ?? 0)
+    if (delay > 0) await sleep(delay)
+    if (fault.errorRate && Math.random() < fault.errorRate) {
+      throw new ProtocolError(500, 'ERR injected fault')
+    }
+    await ready.catch((error: unknown) => {
+      throw new ProtocolError(500, errorText(error))
+    })
+    const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64'
+    return { body, base64 }
+  }
+
+  const refuse = (commands: string[][]) => {
+    for (const command of commands) {
+      const why = refusal(command)
+      if (why) throw new ProtocolError(400, why)
+    }
+  }
+
+  app.post('/', async (c) => {
+    const { body, base64 } = await prepare(c)
+    const command = parseSingle(body)
+    refuse([command])
+    try {
+      return c.json({ result: encodeResult(await run(command), base64) })
+    } catch (error) {
+      throw new ProtocolError(error instanceof ErrorReply ? 400 : 500, errorText(error))
+    }
+  })
+
+  app.post('/pipeline', async (c) => {
+    const { body, base64 } = await prepare(c)
+    const commands = parseBatch(body)
+    refuse(commands)
+    const outcomes = await Promise.allSettled(commands.map(run))
+    return c.json(outcomes.map((outcome): Reply => toReply(outcome, base64)))
+  })
+
+  app.post('/multi-exec', async (c) => {
+    const { body, base64 } = await prepare(c)
+    const commands = parseBatch(body)
+    refuse(commands)
+    let replies: Reply[]
+    try {
+      replies = await transaction(commands)
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error
+      throw new ProtocolError(error instanceof ErrorReply ? 400 : 500, errorText(error))
+    }
+    return c.json(
+      replies.map((reply) =>
+        'error' in reply ? reply : { result: encodeResult(reply.result, base64) }
+      )
+    )
+  })
+
+  let closing: Promise<void> | undefined
+  return {
+    app,
+    ready,
+    setFault(next) {
+      fault = checkFault(next)
+    },
+    get fault() {
+      return fault
+    },
+    close: () =>
+      (closing ??= (async () => {
+        if (redis.isOpen) await redis.close().catch(() => redis.destroy())
+      })()),
+  }
+}
+
+export interface StartedUpstashRest {
+  /** `http://127.0.0.1:<port>`: pass as `url` to `new Redis({ url, token })`. */
+  url: string
+  port: number
+  token: string
+  redis: RedisServer
+  rest: UpstashRestServer
+  setFault(fault: Fault): void
+  /** Stops the HTTP server, then redis-server. Idempotent. */
+  stop(): Promise<void>
+}
+
+/** A fresh redis-server and the REST endpoint in front of it, on 127.0.0.1. */
+export async function startUpstashRest(options: {
+  token: string
+  port?: number
+  latencyMs?: number
+}): Promise<StartedUpstashRest> {
+  const redis = await startRedisServer()
+  let rest: UpstashRestServer | undefined
+  try {
+    const api = createUpstashRestServer({
+      redisUrl: redis.url,
+      token: options.token,
+      latencyMs: options.latencyMs,
+    })
+    rest = api
+    await api.ready
+    const server = await new Promise<{ server: Server; port: number }>((resolve, reject) => {
+      const server = serve(
+        { fetch: api.app.fetch, hostname: '127.0.0.1', port: options.port ?? 0 },
+        (info: AddressInfo) => {
+          server.off('error', reject)
+          resolve({ server, port: info.port })
+        }
+      ) as Server
+      server.once('error', reject)
+    })
+    let stopping: Promise<void> | undefined
+    const stop = () =>
+      (stopping ??= (async () => {
+        await new Promise<void>((done) => {
+          server.server.close(() => done())
+          server.server.closeAllConnections()
+        })
+        await api.close()
+        await redis.stop()
+      })())
+    return {
+      url: `http://127.0.0.1:${server.port}`,
+      port: server.port,
+      token: options.token,
+      redis,
+      rest: api,
+      setFault: (fault) => api.setFault(fault),
+      stop,
+    }
+  } catch (error) {
+    await rest?.close()
+    await redis.stop()
+    throw error
+  }
+}
