@@ -29,7 +29,8 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
     expect(rejected).toHaveLength(900)
     for (const response of rejected) {
       const retryAfter = Number(response.headers.get('retry-after'))
-      expect(retryAfter).toBeGreaterThanOrEqual(1)
+      // The first admission leaves the 60 s window about a minute after the burst began.
+      expect(retryAfter).toBeGreaterThanOrEqual(50)
       expect(retryAfter).toBeLessThanOrEqual(60)
       expect(response.headers.get('ratelimit-policy')).toBe('"test";q=100;w=60')
       expect(response.headers.get('ratelimit')).toMatch(/^"test";r=0;t=\d+$/)
