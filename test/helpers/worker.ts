@@ -77,6 +77,15 @@ export function admin(path: string, init: RequestInit = {}, token: string | null
   return send(`/_cache${path}`, { ...init, headers })
 }
 
+/** POST /_cache/purge with a JSON body (the default token). */
+export function purgeUrls(urls: readonly string[]): Promise<Response> {
+  return admin('/purge', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ urls }),
+  })
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The test bindings with CACHE_CONFIG changed by `patch` (a new env object: its config is parsed anew). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { admin, echo, envWithConfig, json, originStats, send, sleep } from '../helpers/worker'
+import { echo, envWithConfig, json, originStats, purgeUrls, send, sleep } from '../helpers/worker'
 
 describe('read-through L1', () => {
   it('stores a miss and serves the next request from the cache without touching the origin', async () => {
@@ -121,11 +121,7 @@ describe('the in-isolate memory tier in front of L1', () => {
   it('drops the memory copy on a purge in this isolate', async () => {
     await send('/products/20')
     expect((await send('/products/20')).headers.get('cache-status')).toContain('detail=memory')
-    const purge = await admin('/purge', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ urls: ['/products/20'] }),
-    })
+    const purge = await purgeUrls(['/products/20'])
     expect(purge.status).toBe(200)
     expect((await send('/products/20')).headers.get('cache-status')).toContain('fwd=miss')
     expect((await originStats()).fetches).toBe(2)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { admin, json, originStats, send } from '../helpers/worker'
+import { json, originStats, purgeUrls, send } from '../helpers/worker'
 
 type Product = { id: number | string; name: string }
 
@@ -43,11 +43,7 @@ describe('invalidation', () => {
   it('a purge by URL removes every variant of that URL from L1', async () => {
     await send('/search?q=tv', { headers: { 'accept-language': 'de' } })
     await send('/search?q=tv', { headers: { 'accept-language': 'en' } })
-    const purge = await admin('/purge', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ urls: ['/search?q=tv'] }),
-    })
+    const purge = await purgeUrls(['/search?q=tv'])
     expect(purge.status).toBe(200)
     expect(await json(purge)).toMatchObject({ purged: 1 })
     // The first request after the purge recreates the index; the old `en` variant predates it.
