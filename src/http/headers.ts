@@ -23,8 +23,15 @@ export function hopByHopFields(headers: Headers): ReadonlySet<string> {
   return fields
 }
 
+/** Field names to drop: a Set, or any test with the same shape. */
+export interface FieldFilter {
+  has(name: string): boolean
+}
+
+const NONE: FieldFilter = { has: () => false }
+
 /** A copy of `headers` without hop-by-hop fields and without `extra` (lower-case names). */
-export function withoutFields(headers: Headers, extra: ReadonlySet<string> = new Set()): Headers {
+export function withoutFields(headers: Headers, extra: FieldFilter = NONE): Headers {
   const drop = hopByHopFields(headers)
   const out = new Headers()
   for (const [name, value] of headers) {

@@ -1,6 +1,6 @@
 import type { Config } from '../config/load-config'
 import type { CompiledRoute } from '../config/route-matcher'
-import { hopByHopFields } from '../http/headers'
+import { withoutFields } from '../http/headers'
 
 /** Headers a client may send but must never reach the origin through us (routing and proxy metadata). */
 const NEVER_FORWARDED = /^(?:host|forwarded|x-forwarded-.*|x-real-ip|cf-.*|cdn-loop)$/
@@ -39,12 +39,7 @@ export function cacheableOriginHeaders(
 
 /** Request headers for a pass-through (uncached) request: end-to-end headers minus proxy metadata. */
 export function passThroughHeaders(request: Headers): Headers {
-  const drop = hopByHopFields(request)
-  const out = new Headers()
-  for (const [name, value] of request) {
-    if (!drop.has(name) && !NEVER_FORWARDED.test(name)) out.append(name, value)
-  }
-  return out
+  return withoutFields(request, { has: (name) => NEVER_FORWARDED.test(name) })
 }
 
 export interface OriginResult {

@@ -2,7 +2,7 @@ import type { CacheEntry } from '../cache/entry'
 import { formatCacheStatus, prependCacheStatus, type CacheStatus } from '../http/cache-status'
 import { notModifiedHeaders } from '../http/conditional'
 import { currentAge } from '../http/freshness'
-import { hopByHopFields } from '../http/headers'
+import { withoutFields } from '../http/headers'
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
 
@@ -43,7 +43,11 @@ export function responseFromEntry(entry: CacheEntry, options: ServeOptions): Res
 }
 
 /** Fields of an origin response we never pass on to clients (our tags, hop-by-hop fields). */
-const INTERNAL_FIELDS = ['surrogate-key', 'cache-tag', 'surrogate-control']
+const INTERNAL_FIELDS: ReadonlySet<string> = new Set([
+  'surrogate-key',
+  'cache-tag',
+  'surrogate-control',
+])
 
 /** An origin response passed on as it is (not from the cache), with our Cache-Status prepended. */
 export function forwardResponse(
@@ -53,11 +57,7 @@ export function forwardResponse(
   method: string,
   body: BodyInit | null = response.body
 ): Response {
-  const drop = hopByHopFields(response.headers)
-  const headers = new Headers()
-  for (const [name, value] of response.headers) {
-    if (!drop.has(name) && !INTERNAL_FIELDS.includes(name)) headers.append(name, value)
-  }
+  const headers = withoutFields(response.headers, INTERNAL_FIELDS)
   headers.set(
     'cache-status',
     prependCacheStatus(formatCacheStatus(cacheName, status), response.headers.get('cache-status'))
