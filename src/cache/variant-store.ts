@@ -14,9 +14,11 @@ export interface Found {
   readonly index: VaryIndex | undefined
   /** The tier the entry came from (`memory`, `L1`). */
   readonly tier: string | undefined
+  /** The key the entry was read from: the primary key, or its variant key. */
+  readonly key: string | undefined
 }
 
-const NOTHING: Found = { entry: undefined, index: undefined, tier: undefined }
+const NOTHING: Found = { entry: undefined, index: undefined, tier: undefined, key: undefined }
 
 export async function lookupVariant(
   tiers: TierStack,
@@ -27,15 +29,17 @@ export async function lookupVariant(
   const hit = await tiers.read(primary)
   if (hit === undefined) return NOTHING
   const record = hit.record
-  if (record.kind === 'response') return { entry: record, index: undefined, tier: hit.tier }
-  const miss: Found = { entry: undefined, index: record, tier: undefined }
+  if (record.kind === 'response') {
+    return { entry: record, index: undefined, tier: hit.tier, key: primary }
+  }
+  const miss: Found = { entry: undefined, index: record, tier: undefined, key: undefined }
   const key = variantKey(primary, record.headerNames, request)
   if (exceedsKeyLimit(key, maxKeyLength)) return miss
   const variant = await tiers.read(key)
   const entry = variant?.record
   // A variant older than its index predates a purge of the URL (the index was deleted and recreated).
   if (entry?.kind !== 'response' || entry.storedAt < record.createdAt) return miss
-  return { entry, index: record, tier: variant!.tier }
+  return { entry, index: record, tier: variant!.tier, key }
 }
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {

@@ -1,4 +1,4 @@
-import { exceedsKeyLimit, normalizePath, normalizeQuery, variantKey } from '../cache/cache-key'
+import { exceedsKeyLimit, normalizePath, normalizeQuery } from '../cache/cache-key'
 import type { CacheEntry } from '../cache/entry'
 import { buildEntry, refreshEntry, type OriginExchange } from '../cache/entry-builder'
 import { lookupVariant, storeVariant, type Found } from '../cache/variant-store'
@@ -95,9 +95,7 @@ function serve(
 
 function refreshInBackground(req: CacheRequest, found: Found, ctx: ProxyContext): void {
   // One refresh per variant: variants of a URL go stale and refresh independently.
-  const key = found.index
-    ? variantKey(req.primary, found.index.headerNames, req.request.headers)
-    : req.primary
+  const key = found.key ?? req.primary
   if (refreshing.has(key) || refreshing.size >= MAX_REFRESHING) return
   const work = fetchAndStore(req, found, found.entry, ctx)
     .then((response) => response.body?.cancel())
