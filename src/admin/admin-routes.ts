@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { invalidateUrl, primaryKeyForUrl } from '../cache/invalidate'
+import { primaryKeyForUrl } from '../cache/invalidate'
 import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
 import { bearerAuth } from './bearer-auth'
@@ -52,7 +52,7 @@ export function createAdminRoutes(): Hono<AppEnv> {
       body.urls.map(async (value) => {
         const url = new URL(value, c.req.url)
         const key = primaryKeyForUrl(url, config)
-        const deleted = key === undefined ? false : await invalidateUrl(url, config, tiers)
+        const deleted = key === undefined ? false : await tiers.delete(key)
         return { url: value, key: key ?? null, cacheable: key !== undefined, deleted }
       })
     )

@@ -7,12 +7,6 @@ export interface TierHit {
   readonly tier: string
 }
 
-/**
- * Tiers read nearest first, written and deleted everywhere. A record found in a farther tier is copied
- * into the nearer ones; a nearer tier caps how long it keeps it (the memory tier: its max age).
- * A tier that fails degrades to a miss on reads and to a skipped copy on writes: a broken cache
- * must never fail the request it could not speed up. Deletes report failure (a purge must know).
- */
 export interface TierHealth {
   readonly tier: string
   readonly ok: boolean
@@ -20,6 +14,12 @@ export interface TierHealth {
   readonly error?: string
 }
 
+/**
+ * Tiers read nearest first, written and deleted everywhere. A record found in a farther tier is copied
+ * into the nearer ones; a nearer tier caps how long it keeps it (the memory tier: its max age).
+ * A tier that fails degrades to a miss on reads and to a skipped copy on writes: a broken cache
+ * must never fail the request it could not speed up. Deletes report failure (a purge must know).
+ */
 export interface TierStack extends CacheTier {
   read(key: string): Promise<TierHit | undefined>
   /** Reads `key` from every tier directly (failures included), for health checks. */
