@@ -31,13 +31,18 @@ export function createAdminRoutes(): Hono<AppEnv> {
   admin.use('*', async (c, next) => bearerAuth(() => c.var.proxy.config.adminToken)(c, next))
 
   admin.get('/health', async (c) => {
-    const { config, tiers } = c.var.proxy
-    const probes = await tiers.probe('/_cache/health-probe')
-    const ok = probes.every((probe) => probe.ok)
+    const { config, tiers, l2 } = c.var.proxy
+    const [probes, regions] = await Promise.all([
+      tiers.probe('/_cache/health-probe'),
+      l2?.regional.probe(l2.location.home),
+    ])
+    // One region down is degraded service (reads fail over), not an outage: only L2 as a whole counts.
+    const ok = probes.every((probe) => probe.ok) && (regions?.some((region) => region.ok) ?? true)
     return c.json(
       {
         status: ok ? 'ok' : 'degraded',
         tiers: probes,
+        ...(l2 && regions ? { l2: { home: l2.location.home, regions } } : {}),
         origin: config.originUrl.origin,
         routes: config.routes.length,
       },
@@ -52,15 +57,26 @@ export function createAdminRoutes(): Hono<AppEnv> {
       body.urls.map(async (value) => {
         const url = new URL(value, c.req.url)
         const key = primaryKeyForUrl(url, config)
-        const deleted = key === undefined ? false : await tiers.delete(key)
-        return { url: value, key: key ?? null, cacheable: key !== undefined, deleted }
+        const result = { url: value, key: key ?? null, cacheable: key !== undefined }
+        if (key === undefined) return { ...result, deleted: false }
+        try {
+          return { ...result, deleted: await tiers.delete(key) }
+        } catch (error) {
+          // Some tier (an L2 region) was not reached: say so, the caller retries.
+          return { ...result, deleted: false, error: String(error) }
+        }
       })
     )
-    return c.json({
-      scope: 'memory (this isolate) and L1 (this colo)',
-      purged: results.filter((result) => result.deleted).length,
-      results,
-    })
+    const failed = results.filter((result) => 'error' in result).length
+    return c.json(
+      {
+        scope: `memory (this isolate), L1 (this colo)${config.l2 ? ', L2 (every region)' : ''}`,
+        purged: results.filter((result) => result.deleted).length,
+        failed,
+        results,
+      },
+      failed > 0 ? 502 : 200
+    )
   })
 
   // Nothing under /_cache reaches the origin, known or not.

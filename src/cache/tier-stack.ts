@@ -1,4 +1,4 @@
-import type { StoredRecord } from './entry'
+import { retainUntil, type StoredRecord } from './entry'
 import type { CacheTier } from './tier'
 
 export interface TierHit {
@@ -26,24 +26,50 @@ export interface TierStack extends CacheTier {
   probe(key: string): Promise<TierHealth[]>
 }
 
-export function createTierStack(tiers: readonly CacheTier[]): TierStack {
+export interface TierStackOptions {
+  /**
+   * Where copies into nearer tiers go: awaited when omitted; given `waitUntil`, a hit from a far tier
+   * is answered at once and copied in the background.
+   */
+  readonly defer?: (work: Promise<unknown>) => void
+  /** As in storeVariant: how long a copy made from a far hit keeps a stale, revalidatable entry. */
+  readonly retainStaleMs?: number
+}
+
+/** Until when a copy of `record` may be kept. */
+function keepUntil(record: StoredRecord, retainStaleMs: number): number {
+  return record.kind === 'response' ? retainUntil(record, retainStaleMs) : record.expiresAt
+}
+
+export function createTierStack(
+  tiers: readonly CacheTier[],
+  options: TierStackOptions = {}
+): TierStack {
   const name = tiers.map((tier) => tier.name).join('+')
+  const { defer, retainStaleMs = 0 } = options
   return {
     name,
     async read(key) {
       for (let i = 0; i < tiers.length; i++) {
         const tier = tiers[i]!
-        let record: StoredRecord | undefined
+        let hit: TierHit | undefined
         try {
-          record = await tier.get(key)
+          if (tier.lookup) hit = await tier.lookup(key)
+          else {
+            const record = await tier.get(key)
+            hit = record === undefined ? undefined : { record, tier: tier.name }
+          }
         } catch (error) {
           logTierFailure(tier, 'get', error)
           continue
         }
-        if (record === undefined) continue
-        for (let j = 0; j < i; j++)
-          await setQuietly(tiers[j]!, key, record, Number.POSITIVE_INFINITY)
-        return { record, tier: tier.name }
+        if (hit === undefined) continue
+        const record = hit.record
+        const until = keepUntil(record, retainStaleMs)
+        const copies = tiers.slice(0, i).map((nearer) => setQuietly(nearer, key, record, until))
+        if (defer && copies.length > 0) defer(Promise.all(copies))
+        else await Promise.all(copies)
+        return hit
       }
       return undefined
     },

@@ -1,13 +1,30 @@
 import { type z } from 'zod'
 import { compileRateLimitRules, type CompiledRateLimitRule } from '../ratelimit/rules'
 import { compileRoutes, type CompiledRoute } from './route-matcher'
-import { cacheConfigSchema, envSchema, type CacheConfigParsed } from './schema'
+import {
+  cacheConfigSchema,
+  envSchema,
+  l2RegionsSchema,
+  type CacheConfigParsed,
+  type L2Region,
+  type L2Settings,
+} from './schema'
 
-export interface Config extends Omit<CacheConfigParsed, 'routes' | 'rateLimits'> {
+/** L2 as the Worker runs it: the policy from CACHE_CONFIG and the regions from L2_REGIONS. */
+export interface L2Config extends L2Settings {
+  readonly regions: readonly L2Region[]
+  readonly defaultRegion: string
+}
+
+export interface Config extends Omit<CacheConfigParsed, 'routes' | 'rateLimits' | 'l2'> {
   readonly originUrl: URL
   readonly adminToken: string | undefined
   readonly routes: readonly CompiledRoute[]
   readonly rateLimits: readonly CompiledRateLimitRule[]
+  /** Undefined without L2_REGIONS: the cache runs on memory and L1 alone. */
+  readonly l2: L2Config | undefined
+  /** Local multi-region simulation: the client's region may come from a request header. */
+  readonly simulation: boolean
 }
 
 export class ConfigError extends Error {
@@ -47,13 +64,61 @@ export function parseConfig(env: unknown): Config {
   if (!parsed.success)
     throw new ConfigError(`invalid CACHE_CONFIG:\n${describe('CACHE_CONFIG', parsed.error)}`)
   const originUrl = new URL(bindings.data.ORIGIN_URL)
+  const l2 = resolveL2(parsed.data.l2, bindings.data.L2_REGIONS)
+  const simulation = bindings.data.SIMULATION === '1' || bindings.data.SIMULATION === 'true'
+  if (simulation && l2?.regions.some((region) => !isLoopback(region.url))) {
+    throw new ConfigError(
+      'invalid bindings:\nenv.SIMULATION: only for local simulation; every L2_REGIONS url must be on loopback'
+    )
+  }
   return {
     ...parsed.data,
     originUrl,
     adminToken: bindings.data.ADMIN_TOKEN || undefined,
     routes: compileRoutes(parsed.data.routes),
     rateLimits: compileRateLimitRules(parsed.data.rateLimits),
+    l2,
+    simulation,
   }
+}
+
+function resolveL2(settings: L2Settings, raw: unknown): L2Config | undefined {
+  if (raw === undefined || raw === '') return undefined
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw)
+    } catch (cause) {
+      throw new ConfigError('invalid L2_REGIONS: not valid JSON', { cause })
+    }
+  }
+  const regions = l2RegionsSchema.safeParse(raw)
+  if (!regions.success)
+    throw new ConfigError(`invalid L2_REGIONS:\n${describe('L2_REGIONS', regions.error)}`)
+  const names = new Set(regions.data.map((region) => region.name))
+  const unknown = [
+    ...(settings.defaultRegion === undefined ? [] : [['defaultRegion', settings.defaultRegion]]),
+    ...Object.entries(settings.locations.colos).map(([k, v]) => [`locations.colos.${k}`, v]),
+    ...Object.entries(settings.locations.continents).map(([k, v]) => [
+      `locations.continents.${k}`,
+      v,
+    ]),
+  ].filter(([, region]) => !names.has(region!))
+  if (unknown.length > 0) {
+    const known = [...names].join(', ')
+    throw new ConfigError(
+      `invalid CACHE_CONFIG:\n${unknown.map(([path, region]) => `CACHE_CONFIG.l2.${path}: no region "${region}" in L2_REGIONS (${known})`).join('\n')}`
+    )
+  }
+  return {
+    ...settings,
+    regions: regions.data,
+    defaultRegion: settings.defaultRegion ?? regions.data[0]!.name,
+  }
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 // Bindings are fixed for an isolate's lifetime: parse once per distinct env object.

@@ -61,6 +61,71 @@ export const rateLimitRuleSchema = z.strictObject({
   timeoutMs: z.number().int().positive().max(10_000).default(500),
 })
 
+const regionName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be a region name like "eu-west"')
+
+/** L2: the regional Upstash Redis tier. Connections come from the L2_REGIONS secret; this is policy. */
+export const l2Schema = z
+  .strictObject({
+    /** Deadline for one call to one region; a slower region counts as failed and the read moves on. */
+    timeoutMs: z.number().int().positive().max(10_000).default(150),
+    /** Deadline for a whole read, failovers included. */
+    readDeadlineMs: z.number().int().positive().max(10_000).default(400),
+    /** Deadline for a fill or a delete in one region. */
+    writeTimeoutMs: z.number().int().positive().max(30_000).default(1000),
+    /** Hard TTLs get up to this share added at random, so keys filled together do not expire together. */
+    ttlJitter: z.number().min(0).max(1).default(0.1),
+    /** Prefix of every key this cache writes (entries and tag sets). */
+    keyPrefix: z.string().max(64).default('ec:'),
+    breaker: z
+      .strictObject({
+        /** Consecutive failures (errors or timeouts) that open a region's breaker. */
+        failureThreshold: z.number().int().positive().max(1000).default(3),
+        /** How long an open breaker skips its region before one probe may try it again. */
+        cooldownMs: z.number().int().positive().max(600_000).default(5000),
+      })
+      .prefault({}),
+    /** Weight of the newest sample in a region's round-trip estimate (EWMA). */
+    rttAlpha: z.number().gt(0).max(1).default(0.2),
+    /** The home region keeps first place unless another is faster by more than this. */
+    homeBiasMs: z.number().min(0).max(1000).default(5),
+    /** How often an isolate pings every region to keep the estimates current (off the request path). */
+    probeIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
+    /** Where a client is: Cloudflare colo (IATA code) or continent → home region. */
+    locations: z
+      .strictObject({
+        colos: z
+          .record(z.string().regex(/^[A-Z]{3}$/, 'must be an IATA code'), regionName)
+          .default({}),
+        continents: z
+          .partialRecord(z.enum(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA']), regionName)
+          .default({}),
+      })
+      .prefault({}),
+    /** Home region when the location is unknown or unmapped (default: the first region). */
+    defaultRegion: regionName.optional(),
+  })
+  .prefault({})
+
+/** One region of L2_REGIONS: where its Upstash REST endpoint is and its token. */
+export const l2RegionSchema = z.strictObject({
+  name: regionName,
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+    .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment'),
+  token: z.string().min(1),
+})
+
+export const l2RegionsSchema = z
+  .array(l2RegionSchema)
+  .min(1)
+  .max(16)
+  .refine(
+    (regions) => new Set(regions.map((region) => region.name)).size === regions.length,
+    'region names must be unique'
+  )
+
 export const cacheConfigSchema = z.strictObject({
   /** Name of the Cache API cache used as L1. */
   cacheName: z.string().min(1).default('edge-cache'),
@@ -123,6 +188,7 @@ export const cacheConfigSchema = z.strictObject({
   retainStaleSeconds: seconds.max(7 * 86_400).default(3600),
   /** Rate limits, checked before the cache; every matching rule applies. */
   rateLimits: z.array(rateLimitRuleSchema).default([]),
+  l2: l2Schema,
   routes: z.array(routeSchema).min(1, 'at least one route is required'),
 })
 
@@ -133,6 +199,10 @@ export const envSchema = z.object({
     .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment'),
   CACHE_CONFIG: z.union([z.string(), z.record(z.string(), z.unknown())]),
   ADMIN_TOKEN: z.string().optional(),
+  /** Secret: JSON array of {name, url, token}, one per L2 region. Without it there is no L2. */
+  L2_REGIONS: z.union([z.string(), z.array(z.unknown())]).optional(),
+  /** Local simulation only: honour the simulated client region header. Refused unless L2 is on loopback. */
+  SIMULATION: z.enum(['', '0', '1', 'true', 'false']).optional(),
 })
 
 export type CacheConfigInput = z.input<typeof cacheConfigSchema>
@@ -140,3 +210,5 @@ export type CacheConfigParsed = z.output<typeof cacheConfigSchema>
 export type RouteConfig = z.output<typeof routeSchema>
 export type KeyRules = z.output<typeof keyRulesSchema>
 export type RateLimitRule = z.output<typeof rateLimitRuleSchema>
+export type L2Settings = z.output<typeof l2Schema>
+export type L2Region = z.output<typeof l2RegionSchema>

@@ -1,4 +1,5 @@
 import type { LimitDecision, RateLimiter } from '../../durable-objects/rate-limiter'
+import { withDeadline } from '../lib/with-deadline'
 import { identityName, type CompiledRateLimitRule } from './rules'
 
 export type RuleOutcome =
@@ -15,13 +16,6 @@ class LimiterTimeout extends Error {
   static readonly code = 'E_LIMITER_TIMEOUT'
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LimiterTimeout(`no answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, deadline]).finally(() => timer !== null && clearTimeout(timer))
-}
 
 /** Asks each rule's limiter, in parallel, each within its own deadline. Never throws. */
 export async function checkRules(
@@ -36,7 +30,8 @@ export async function checkRules(
         const stub = namespace.get(namespace.idFromName(await identityName(rule, headers)))
         const decision = await withDeadline(
           Promise.resolve(stub.hit({ limit: rule.limit, windowMs: rule.windowMs })),
-          rule.timeoutMs
+          rule.timeoutMs,
+          () => new LimiterTimeout(`no answer within ${rule.timeoutMs} ms`)
         )
         return { rule, decision }
       } catch (error) {

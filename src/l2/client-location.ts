@@ -1,0 +1,43 @@
+import type { L2Config } from '../config/load-config'
+
+/** The simulated client region (local stack only; ignored unless config.simulation is on). */
+export const SIMULATED_REGION_HEADER = 'x-sim-region'
+
+export interface ClientLocation {
+  /** The L2 region nearest the client: reads start there, fills go there. */
+  readonly home: string
+  /**
+   * Set when the location is simulated: every simulated colo gets its own L1 and memory tier, as
+   * the colos of different regions would.
+   */
+  readonly simulatedColo: string | undefined
+}
+
+interface CfLocation {
+  readonly colo?: unknown
+  readonly continent?: unknown
+}
+
+/**
+ * Where the client is, as an L2 home region. On Cloudflare `request.cf` names the colo and continent,
+ * mapped by `l2.locations`; in the local simulation a header names the region directly.
+ */
+export function clientLocation(
+  request: Request,
+  l2: L2Config,
+  simulation: boolean
+): ClientLocation {
+  if (simulation) {
+    const claimed = request.headers.get(SIMULATED_REGION_HEADER)
+    if (claimed !== null && l2.regions.some((region) => region.name === claimed)) {
+      return { home: claimed, simulatedColo: claimed }
+    }
+  }
+  const cf = request.cf as CfLocation | undefined
+  const colo = typeof cf?.colo === 'string' ? l2.locations.colos[cf.colo] : undefined
+  const continent =
+    typeof cf?.continent === 'string'
+      ? l2.locations.continents[cf.continent as keyof L2Config['locations']['continents']]
+      : undefined
+  return { home: colo ?? continent ?? l2.defaultRegion, simulatedColo: undefined }
+}

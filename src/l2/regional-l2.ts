@@ -1,0 +1,248 @@
+import { Redis } from '@upstash/redis/cloudflare'
+import type { StoredRecord } from '../cache/entry'
+import { decodeRecord, encodeRecord, EntryCodecError } from '../cache/entry-codec'
+import type { CacheTier, TierLookup } from '../cache/tier'
+import type { L2Config } from '../config/load-config'
+import { withDeadline } from '../lib/with-deadline'
+import { base64ToBytes, bytesToBase64 } from './base64'
+import type { BreakerState } from './circuit-breaker'
+import { RegionRouter, type RegionStatus } from './region-router'
+
+/** What L2 reports for metrics and logs. */
+export interface L2Events {
+  /** A read was answered by a region after an earlier one failed or timed out. */
+  failover(from: string, region: string): void
+  /** Every region is down or open: L2 was skipped. */
+  degraded(operation: 'read' | 'write'): void
+  breaker(region: string, state: BreakerState): void
+}
+
+export interface RegionProbe {
+  readonly region: string
+  readonly ok: boolean
+  readonly latencyMs: number
+  readonly state: RegionStatus['state']
+  readonly rttMs: RegionStatus['rttMs']
+  readonly error?: string
+}
+
+export interface RegionalL2 {
+  readonly router: RegionRouter
+  /** The L2 tier as a client in `home` sees it (reads nearest healthy first, fills go home). */
+  tierFor(home: string): CacheTier
+  /** Pings every region from `home` (health endpoint). */
+  probe(home: string): Promise<RegionProbe[]>
+  /** Refreshes the round-trip estimates from `home` at most every `probeIntervalMs`. */
+  refreshEstimates(home: string): Promise<void> | undefined
+}
+
+class L2Timeout extends Error {
+  static readonly code = 'E_L2_TIMEOUT'
+}
+
+class L2Unavailable extends Error {
+  static readonly code = 'E_L2_UNAVAILABLE'
+}
+
+function log(event: string, fields: Record<string, unknown>): void {
+  console.error(JSON.stringify({ level: 'warn', event, ...fields }))
+}
+
+const NO_EVENTS: L2Events = { failover() {}, degraded() {}, breaker() {} }
+
+/**
+ * L2: one Upstash Redis per region behind a RegionRouter. Entries are the entry codec's bytes
+ * (base64: the REST API carries JSON strings) with a hard TTL plus jitter; entries with tags are
+ * added to one set per tag for purge by tag. Every call has a deadline; a failing region is failed
+ * over on reads and skipped on writes, and when all are down L2 is skipped: it only ever degrades.
+ */
+export function createRegionalL2(
+  config: L2Config,
+  options: { simulation: boolean; events?: L2Events; random?: () => number }
+): RegionalL2 {
+  const events = options.events ?? NO_EVENTS
+  const random = options.random ?? Math.random
+  const router = new RegionRouter(
+    config.regions.map((region) => region.name),
+    config,
+    (region, state) => {
+      log('l2_breaker', { region, state })
+      events.breaker(region, state)
+    }
+  )
+  const clients = new Map<string, Redis>()
+  const lastProbe = new Map<string, number>()
+
+  /** One client per region; per (client region, region) when simulated, so the latency matrix applies. */
+  function client(from: string, region: string): Redis {
+    const id = options.simulation ? `${from} ${region}` : region
+    let redis = clients.get(id)
+    if (!redis) {
+      const { url, token } = config.regions.find((candidate) => candidate.name === region)!
+      redis = new Redis({
+        url: options.simulation ? `${url.replace(/\/$/, '')}/from/${from}` : url,
+        token,
+        // Failover is ours, within the read deadline: the client must neither retry nor batch
+        // (auto-pipelining would share one fetch across requests, which Workers forbids).
+        retry: false,
+        enableAutoPipelining: false,
+        automaticDeserialization: false,
+        enableTelemetry: false,
+        readYourWrites: false,
+        signal: () => AbortSignal.timeout(Math.max(config.timeoutMs, config.writeTimeoutMs)),
+      })
+      clients.set(id, redis)
+    }
+    return redis
+  }
+
+  const entryKey = (key: string) => `${config.keyPrefix}e:${key}`
+  const tagKey = (tag: string) => `${config.keyPrefix}t:${tag}`
+
+  /** Runs one call against one region within `ms`, feeding the router. */
+  async function call<T>(
+    from: string,
+    region: string,
+    ms: number,
+    what: string,
+    run: (redis: Redis) => Promise<T>
+  ): Promise<T> {
+    const started = Date.now()
+    try {
+      const result = await withDeadline(
+        run(client(from, region)),
+        ms,
+        () => new L2Timeout(`${what} ${region}: no answer within ${ms} ms`)
+      )
+      router.record(from, region, { ok: true, latencyMs: Date.now() - started }, Date.now())
+      return result
+    } catch (error) {
+      const latencyMs = Date.now() - started
+      router.record(
+        from,
+        region,
+        { ok: false, latencyMs, slow: error instanceof L2Timeout },
+        Date.now()
+      )
+      log('l2_failure', { region, from, operation: what, latencyMs, error: String(error) })
+      throw error
+    }
+  }
+
+  async function read(home: string, key: string): Promise<TierLookup | undefined> {
+    const started = Date.now()
+    const order = router.readOrder(home, started)
+    if (order.length === 0) {
+      events.degraded('read')
+      throw new L2Unavailable('every L2 region is down (breakers open)')
+    }
+    let failed = 0
+    for (const region of order) {
+      const remaining = config.readDeadlineMs - (Date.now() - started)
+      if (remaining <= 0) break
+      if (!router.allow(region, Date.now())) continue
+      let value: string | null
+      try {
+        value = await call(home, region, Math.min(config.timeoutMs, remaining), 'get', (redis) =>
+          redis.get<string>(entryKey(key))
+        )
+      } catch {
+        failed++
+        continue
+      }
+      if (failed > 0) events.failover(home, region)
+      if (value === null) return undefined
+      try {
+        return { record: decodeRecord(base64ToBytes(value)), tier: `L2/${region}` }
+      } catch (error) {
+        // Another version's or a corrupt record: a miss; the next fill overwrites it.
+        if (error instanceof EntryCodecError || error instanceof DOMException) return undefined
+        throw error
+      }
+    }
+    throw new L2Unavailable(`no L2 region answered within ${config.readDeadlineMs} ms`)
+  }
+
+  async function write(home: string, key: string, record: StoredRecord, expiresAt: number) {
+    const now = Date.now()
+    const ttlMs = expiresAt - now
+    if (ttlMs <= 0) return
+    const region = router.writeRegion(home, now)
+    if (region === undefined || !router.allow(region, now)) {
+      events.degraded('write')
+      return
+    }
+    const px = Math.ceil(ttlMs * (1 + config.ttlJitter * random()))
+    const tags = record.kind === 'response' ? record.tags : []
+    const value = bytesToBase64(encodeRecord(record))
+    await call(home, region, config.writeTimeoutMs, 'set', (redis) => {
+      const pipeline = redis.pipeline()
+      pipeline.set(entryKey(key), value, { px })
+      const seconds = Math.ceil(px / 1000)
+      for (const tag of tags) {
+        // A tag set outlives every entry in it: set a TTL when it has none, extend it when shorter.
+        pipeline.sadd(tagKey(tag), entryKey(key))
+        pipeline.expire(tagKey(tag), seconds, 'NX')
+        pipeline.expire(tagKey(tag), seconds, 'GT')
+      }
+      return pipeline.exec()
+    })
+  }
+
+  /** Deletes in every region (a purge must reach them all); throws naming the regions it missed. */
+  async function remove(home: string, key: string): Promise<boolean> {
+    const results = await Promise.allSettled(
+      router.regions.map((region) =>
+        call(home, region, config.writeTimeoutMs, 'del', (redis) => redis.del(entryKey(key)))
+      )
+    )
+    const missed = router.regions.filter((_, i) => results[i]!.status === 'rejected')
+    if (missed.length > 0) throw new L2Unavailable(`L2 delete missed ${missed.join(', ')}`)
+    return results.some((result) => result.status === 'fulfilled' && result.value > 0)
+  }
+
+  return {
+    router,
+    tierFor(home) {
+      return {
+        name: 'L2',
+        lookup: (key) => read(home, key),
+        get: async (key) => (await read(home, key))?.record,
+        set: (key, record, expiresAt) => write(home, key, record, expiresAt),
+        delete: (key) => remove(home, key),
+      }
+    },
+    async probe(home) {
+      const statuses = new Map(router.status().map((status) => [status.region, status]))
+      return Promise.all(
+        router.regions.map(async (region): Promise<RegionProbe> => {
+          const started = Date.now()
+          let error: string | undefined
+          try {
+            await call(home, region, config.timeoutMs, 'ping', (redis) => redis.ping())
+          } catch (failure) {
+            error = String(failure)
+          }
+          const status = router.status().find((s) => s.region === region) ?? statuses.get(region)!
+          return {
+            region,
+            ok: error === undefined,
+            latencyMs: Date.now() - started,
+            state: status.state,
+            rttMs: status.rttMs,
+            ...(error === undefined ? {} : { error }),
+          }
+        })
+      )
+    },
+    refreshEstimates(home) {
+      const now = Date.now()
+      if (now - (lastProbe.get(home) ?? 0) < config.probeIntervalMs) return undefined
+      lastProbe.set(home, now)
+      const due = router.regions.filter((region) => router.allow(region, now))
+      return Promise.allSettled(
+        due.map((region) => call(home, region, config.timeoutMs, 'ping', (redis) => redis.ping()))
+      ).then(() => undefined)
+    },
+  }
+}
