@@ -2,6 +2,8 @@ import type { L2Config } from '../config/load-config'
 
 /** The simulated client region (local stack only; ignored unless config.simulation is on). */
 export const SIMULATED_REGION_HEADER = 'x-sim-region'
+/** The simulated client colo, mapped like `request.cf.colo` (only colos named in `l2.locations.colos`). */
+export const SIMULATED_COLO_HEADER = 'x-sim-colo'
 
 export interface ClientLocation {
   /** The L2 region nearest the client: reads start there, fills go there. */
@@ -20,7 +22,8 @@ interface CfLocation {
 
 /**
  * Where the client is, as an L2 home region. On Cloudflare `request.cf` names the colo and continent,
- * mapped by `l2.locations`; in the local simulation a header names the region directly.
+ * mapped by `l2.locations`; in the local simulation a header names the colo (mapped the same way,
+ * with an L1 of its own) or the region directly.
  */
 export function clientLocation(
   request: Request,
@@ -28,6 +31,10 @@ export function clientLocation(
   simulation: boolean
 ): ClientLocation {
   if (simulation) {
+    // Both are bounded by config: a colo must be mapped, a region configured.
+    const colo = request.headers.get(SIMULATED_COLO_HEADER)
+    const coloRegion = colo === null ? undefined : l2.locations.colos[colo]
+    if (coloRegion !== undefined) return { home: coloRegion, simulatedColo: colo! }
     const claimed = request.headers.get(SIMULATED_REGION_HEADER)
     if (claimed !== null && l2.regions.some((region) => region.name === claimed)) {
       return { home: claimed, simulatedColo: claimed }

@@ -156,7 +156,7 @@ export function createRegionalL2(
         return { record: decodeRecord(base64ToBytes(value)), tier: `L2/${region}` }
       } catch (error) {
         // Another version's or a corrupt record: a miss; the next fill overwrites it.
-        if (error instanceof EntryCodecError || error instanceof DOMException) return undefined
+        if (isUnreadable(error)) return undefined
         throw error
       }
     }
@@ -245,4 +245,13 @@ export function createRegionalL2(
       ).then(() => undefined)
     },
   }
+}
+
+/** Bad base64 (SyntaxError natively, DOMException from atob) or a record the codec refuses. */
+function isUnreadable(error: unknown): boolean {
+  return (
+    error instanceof EntryCodecError ||
+    error instanceof SyntaxError ||
+    error instanceof DOMException
+  )
 }

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig, type L2Config } from '../../src/config/load-config'
 import { base64ToBytes, bytesToBase64 } from '../../src/l2/base64'
-import { clientLocation, SIMULATED_REGION_HEADER } from '../../src/l2/client-location'
+import {
+  clientLocation,
+  SIMULATED_COLO_HEADER,
+  SIMULATED_REGION_HEADER,
+} from '../../src/l2/client-location'
 
 const l2 = parseConfig({
   ORIGIN_URL: 'https://api.example.com',
@@ -48,6 +52,17 @@ describe('client location', () => {
     expect(clientLocation(claimed, l2, true)).toEqual({
       home: 'ap-south',
       simulatedColo: 'ap-south',
+    })
+  })
+
+  it('maps a simulated colo like a real one, giving it its own L1; unmapped colos are ignored', () => {
+    const at = (colo: string) =>
+      new Request('https://cache.example/x', { headers: { [SIMULATED_COLO_HEADER]: colo } })
+    expect(clientLocation(at('SIN'), l2, true)).toEqual({ home: 'ap-south', simulatedColo: 'SIN' })
+    expect(clientLocation(at('SIN'), l2, false).simulatedColo).toBeUndefined()
+    expect(clientLocation(at('XXX'), l2, true)).toEqual({
+      home: 'us-east',
+      simulatedColo: undefined,
     })
   })
 
