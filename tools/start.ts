@@ -1,11 +1,14 @@
 /**
- * `npm start`: the demo origin and the Worker (wrangler dev) in front of it. Ctrl-C stops both.
+ * `npm start`: the demo origin, three simulated L2 regions and the Worker (wrangler dev) in front
+ * of them. Ctrl-C stops everything.
  * Env: PORT (worker, default 8787), ORIGIN_PORT (default 8788), ORIGIN_LATENCY_MS (default 200),
- * ADMIN_TOKEN (default dev-admin-token).
+ * REGION_LATENCY_SCALE (multiplies the regions' latency matrix, default 1), ADMIN_TOKEN
+ * (default dev-admin-token).
  */
 import { preferredPort } from './lib/ports'
 import { onShutdown } from './lib/processes'
 import { startStack } from './lib/stack'
+import { regionExamples, regionTable } from './regions/summary'
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name]
@@ -16,16 +19,25 @@ function envInt(name: string, fallback: number): number {
   return value
 }
 
+function envScale(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0`)
+  return value
+}
+
 const started = Date.now()
 const [workerPort, originPort] = await Promise.all([
   preferredPort(envInt('PORT', 8787)),
   preferredPort(envInt('ORIGIN_PORT', 8788)),
 ])
-console.log('starting the demo origin and the Worker (wrangler dev)...')
+console.log('starting the demo origin, the L2 regions and the Worker (wrangler dev)...')
 const stack = await startStack({
   workerPort,
   originPort,
   originLatencyMs: envInt('ORIGIN_LATENCY_MS', 200),
+  regions: { latencyScale: envScale('REGION_LATENCY_SCALE', 1) },
 }).catch((error: Error) => {
   console.error(`could not start the stack: ${error.message}`)
   process.exit(1)
@@ -44,18 +56,30 @@ void stack.worker.process.exited.then(async () => {
 })
 
 const { workerUrl: w, originUrl: o, adminToken } = stack
+const regions = stack.regions!
+// A client somewhere other than the first region.
+const clientRegion = (regions.regions[1] ?? regions.regions[0]!).name
+const regionRows = regionTable(regions).map(
+  (line, i) => `${i ? '               ' : '  L2 regions   '}${line}`
+)
 console.log(`
 ready in ${((Date.now() - started) / 1000).toFixed(1)} s
 
   Worker       ${w}
   demo origin  ${o}  (latency ${stack.origin.state.latencyMs} ms)
   admin token  ${adminToken}
+${regionRows.join('\n')}
+  regions API  ${regions.controlUrl}
 
 Try:
   curl -i ${w}/products/1        # twice: the second says Cache-Status: ...; hit; ...
+  curl -i -H 'x-sim-region: ${clientRegion}' ${w}/products/1   # as a client in that region
   curl -s ${o}/__origin/stats    # origin fetch counters
   curl -X POST -H 'Authorization: Bearer ${adminToken}' -H 'content-type: application/json' \\
     -d '{"urls":["/products/1"]}' ${w}/_cache/purge
   curl -X POST -H 'content-type: application/json' -d '{"mode":"error"}' ${o}/__origin/fail
+
+Regions:
+${regionExamples(regions)}
 
 Ctrl-C stops everything.`)

@@ -129,6 +129,15 @@ export function createRegionalL2(
     }
   }
 
+  /**
+   * A region's own deadline: `timeoutMs`, or twice its measured round trip when that is longer, so a
+   * far region (200 ms across the world) can still answer a failover read within the read deadline.
+   */
+  function attemptTimeout(from: string, region: string): number {
+    const rtt = router.rtt(from, region)
+    return rtt === undefined ? config.timeoutMs : Math.max(config.timeoutMs, Math.ceil(2 * rtt))
+  }
+
   async function read(home: string, key: string): Promise<TierLookup | undefined> {
     const started = Date.now()
     const order = router.readOrder(home, started)
@@ -143,9 +152,8 @@ export function createRegionalL2(
       if (!router.allow(region, Date.now())) continue
       let value: string | null
       try {
-        value = await call(home, region, Math.min(config.timeoutMs, remaining), 'get', (redis) =>
-          redis.get<string>(entryKey(key))
-        )
+        const ms = Math.min(attemptTimeout(home, region), remaining)
+        value = await call(home, region, ms, 'get', (redis) => redis.get<string>(entryKey(key)))
       } catch {
         failed++
         continue
@@ -219,7 +227,7 @@ export function createRegionalL2(
           const started = Date.now()
           let error: string | undefined
           try {
-            await call(home, region, config.timeoutMs, 'ping', (redis) => redis.ping())
+            await call(home, region, config.writeTimeoutMs, 'ping', (redis) => redis.ping())
           } catch (failure) {
             error = String(failure)
           }
@@ -241,7 +249,10 @@ export function createRegionalL2(
       lastProbe.set(home, now)
       const due = router.regions.filter((region) => router.allow(region, now))
       return Promise.allSettled(
-        due.map((region) => call(home, region, config.timeoutMs, 'ping', (redis) => redis.ping()))
+        // Probes measure distance: they get the generous write deadline, not a read's.
+        due.map((region) =>
+          call(home, region, config.writeTimeoutMs, 'ping', (redis) => redis.ping())
+        )
       ).then(() => undefined)
     },
   }

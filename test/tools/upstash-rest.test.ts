@@ -4,7 +4,8 @@
  */
 import { Ratelimit } from '@upstash/ratelimit'
 import { Redis } from '@upstash/redis'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { startRedisServer } from '../../tools/lib/redis-server'
 import { sha1Hex } from '../../tools/upstash-rest/scripts'
 import { startUpstashRest, type StartedUpstashRest } from '../../tools/upstash-rest/server'
 
@@ -20,6 +21,26 @@ const client = (options: { token?: string; responseEncoding?: false } = {}) =>
     enableTelemetry: false,
     retry: false,
   })
+
+/** A client calling from `clientRegion`, as a simulated Worker does (`${url}/from/${region}`). */
+const clientIn = (
+  clientRegion: string,
+  options: { url?: string; enableAutoPipelining?: boolean } = {}
+) =>
+  new Redis({
+    url: `${options.url ?? rest.url}/from/${clientRegion}`,
+    token: TOKEN,
+    retry: false,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    enableAutoPipelining: options.enableAutoPipelining,
+  })
+
+const timed = async <T>(work: () => Promise<T>): Promise<number> => {
+  const started = performance.now()
+  await work()
+  return performance.now() - started
+}
 
 /** Every code point but the surrogates (they are not valid UTF-8), with a bounded body size. */
 function manyCodePoints(): string {
@@ -170,6 +191,121 @@ describe('auth and faults', () => {
     expect(await redis.get('k')).toBeNull()
     expect(performance.now() - started).toBeGreaterThanOrEqual(115)
     expect(() => rest.setFault({ errorRate: 2 })).toThrow(RangeError)
+  })
+})
+
+describe('the client-region prefix /from/<region>', () => {
+  it('single commands, pipelines and transactions work under the prefix', async () => {
+    // Auto-pipelining off: a lone command goes to the base URL itself, POST /from/eu-west.
+    const single = clientIn('eu-west', { enableAutoPipelining: false })
+    expect(await single.set('k', 'v')).toBe('OK')
+    expect(await single.get('k')).toBe('v')
+    const batched = clientIn('eu-west')
+    const p = batched.pipeline()
+    p.incr('n').incr('n').get('k')
+    expect(await p.exec()).toEqual([1, 2, 'v'])
+    const tx = batched.multi()
+    tx.set('a', 'x').get('a')
+    expect(await tx.exec()).toEqual(['OK', 'x'])
+    // The same Redis behind both spellings.
+    expect(await redis.get('a')).toBe('x')
+  })
+
+  it('counts requests per client region, direct for the plain routes, 5xx as errors', async () => {
+    rest.resetStats()
+    const eu = clientIn('eu-west', { enableAutoPipelining: false })
+    await eu.set('k', 'v')
+    await eu.get('k')
+    await clientIn('ap-south', { enableAutoPipelining: false }).get('k')
+    await redis.get('k')
+    rest.setFault({ errorRate: 1 })
+    await expect(eu.get('k')).rejects.toThrow(/injected fault/)
+    rest.setFault({})
+    expect(rest.stats()).toEqual({
+      requests: { 'eu-west': 3, 'ap-south': 1, direct: 1 },
+      errors: 1,
+    })
+    rest.resetStats()
+    expect(rest.stats()).toEqual({ requests: {}, errors: 0 })
+  })
+
+  it('a malformed client region is an unknown endpoint (404 JSON)', async () => {
+    for (const path of ['/from/EU', `/from/${'x'.repeat(33)}`, '/from/a_b/pipeline', '/from/']) {
+      const response = await fetch(`${rest.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: '["PING"]',
+      })
+      expect(response.status, path).toBe(404)
+      expect(await response.json()).toEqual({ error: expect.stringMatching(/unknown endpoint/) })
+    }
+  })
+
+  it('latencyFor: one-way slept there and back, per client region', async () => {
+    const far = await startUpstashRest({
+      token: TOKEN,
+      latencyFor: (region) => (region === 'far' ? 60 : 0),
+    })
+    try {
+      const remote = clientIn('far', { url: far.url })
+      const local = clientIn('near', { url: far.url })
+      await local.ping() // warm the connection
+      const remoteMs = await timed(() => remote.ping())
+      const localMs = await timed(() => local.ping())
+      expect(remoteMs).toBeGreaterThanOrEqual(2 * 60 - 1)
+      expect(localMs).toBeLessThan(60)
+      // extraLatencyMs comes on top, once.
+      far.setFault({ extraLatencyMs: 50 })
+      expect(await timed(() => remote.ping())).toBeGreaterThanOrEqual(2 * 60 + 50 - 1)
+    } finally {
+      await far.stop()
+    }
+  })
+})
+
+describe('redis-server gone under a running endpoint', () => {
+  it('fails fast with a 5xx the client throws, logs once per state change, recovers on restart', async () => {
+    const own = await startUpstashRest({ token: TOKEN })
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    try {
+      const client = clientIn('eu-west', { url: own.url })
+      const plain = new Redis({ url: own.url, token: TOKEN, retry: false, enableTelemetry: false })
+      expect(await client.set('k', 'v')).toBe('OK')
+      const port = own.redis.port
+      await own.redis.process.stop(0) // SIGKILL: a crash, not a shutdown
+
+      for (const call of [() => client.get('k'), () => plain.get('k')]) {
+        let failure: unknown
+        const ms = await timed(() => call().catch((error: unknown) => (failure = error)))
+        expect(String(failure)).toMatch(/redis unavailable/)
+        expect(ms).toBeLessThan(500)
+      }
+      const tx = client.multi()
+      tx.get('k')
+      await expect(tx.exec()).rejects.toThrow(/redis unavailable/)
+      expect(own.stats().errors).toBe(3)
+
+      // A few reconnect attempts pass without a line each.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const restarted = await startRedisServer({ port })
+      try {
+        await vi.waitFor(async () => expect(await client.get('k')).toBeNull(), {
+          timeout: 3000,
+          interval: 50,
+        })
+        expect(await client.set('k', 'again')).toBe('OK')
+        const lines = logged.mock.calls.map((args) => String(args[0]))
+        expect(lines.filter((l) => l.startsWith('[upstash-rest]'))).toEqual([
+          expect.stringMatching(/unreachable/),
+          expect.stringMatching(/is back/),
+        ])
+      } finally {
+        await restarted.stop()
+      }
+    } finally {
+      logged.mockRestore()
+      await own.stop()
+    }
   })
 })
 

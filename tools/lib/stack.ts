@@ -1,7 +1,9 @@
 /**
- * The local stack: the demo origin in this process, the Worker under `wrangler dev` in front of it.
+ * The local stack: the demo origin in this process, the simulated L2 regions (redis-servers behind
+ * Upstash-compatible endpoints), and the Worker under `wrangler dev` in front of them.
  * Used by `npm start`, the e2e tests and the bench.
  */
+import { startRegions, type Regions, type RegionsOptions } from '../regions'
 import { serveDemoOrigin, type DemoOriginServer } from './origin-server'
 import { onShutdown } from './processes'
 import { startWranglerDev, type WranglerDev } from './wrangler-dev'
@@ -17,6 +19,11 @@ export interface StackOptions {
   originPort?: number
   /** The Worker's wrangler config, relative to the repo root (default `wrangler.toml`). */
   configPath?: string
+  /**
+   * The simulated L2 regions (started by default); the Worker gets them as `L2_REGIONS` with
+   * `SIMULATION=1`. `false`: none, and neither var.
+   */
+  regions?: false | RegionsOptions
 }
 
 export interface Stack {
@@ -25,6 +32,8 @@ export interface Stack {
   adminToken: string
   /** The in-process demo origin: its counters can be read directly. */
   origin: DemoOriginServer
+  /** Undefined when started with `regions: false`. */
+  regions: Regions | undefined
   worker: WranglerDev
   stop(): Promise<void>
 }
@@ -33,10 +42,26 @@ export const DEFAULT_ADMIN_TOKEN = 'dev-admin-token'
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const adminToken = process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN
-  const origin = await serveDemoOrigin({
-    port: options.originPort,
-    latencyMs: options.originLatencyMs ?? 200,
-  })
+  // The origin and the regions do not depend on each other: start them together.
+  const [originOutcome, regionsOutcome] = await Promise.allSettled([
+    serveDemoOrigin({ port: options.originPort, latencyMs: options.originLatencyMs ?? 200 }),
+    options.regions === false ? undefined : startRegions(options.regions),
+  ])
+  const stopParts = () =>
+    Promise.allSettled([
+      originOutcome.status === 'fulfilled' ? originOutcome.value.close() : undefined,
+      regionsOutcome.status === 'fulfilled' ? regionsOutcome.value?.stop() : undefined,
+    ])
+  if (originOutcome.status === 'rejected' || regionsOutcome.status === 'rejected') {
+    await stopParts()
+    const failed = originOutcome.status === 'rejected' ? originOutcome : regionsOutcome
+    throw (failed as PromiseRejectedResult).reason
+  }
+  const origin = originOutcome.value
+  const regions = regionsOutcome.value
+  const simulation: Record<string, string> = regions
+    ? { L2_REGIONS: regions.l2RegionsJson, SIMULATION: '1' }
+    : {}
   let worker: WranglerDev
   try {
     worker = await startWranglerDev({
@@ -46,18 +71,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       quiet: options.quiet,
       // An admin route: probing it does not reach (and count at) the origin.
       readyPath: '/_cache/health',
-      vars: { ORIGIN_URL: origin.url, ADMIN_TOKEN: adminToken, ...options.vars },
+      vars: { ORIGIN_URL: origin.url, ADMIN_TOKEN: adminToken, ...simulation, ...options.vars },
     })
   } catch (error) {
-    await origin.close()
+    await stopParts()
     throw error
   }
   let stopping: Promise<void> | undefined
   const stop = () =>
     (stopping ??= (async () => {
       unregister()
-      await Promise.allSettled([worker.stop(), origin.close()])
+      await Promise.allSettled([worker.stop(), stopParts()])
     })())
   const unregister = onShutdown(stop)
-  return { workerUrl: worker.url, originUrl: origin.url, adminToken, origin, worker, stop }
+  return { workerUrl: worker.url, originUrl: origin.url, adminToken, origin, regions, worker, stop }
 }

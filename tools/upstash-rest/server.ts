@@ -6,9 +6,17 @@
  *   POST /pipeline    [["INCR","a"],["GET","a"]] → [{"result":1},{"result":"1"}]
  *   POST /multi-exec  same, as MULTI … EXEC       → same shape (EXECABORT: 400 {"error"})
  *
- * Faults for region simulation: `latencyMs` plus `extraLatencyMs` is slept before each request
- * runs; `errorRate` answers 500 without running the command; `down` answers 503 at once. The
- * client throws on any non-2xx answer without retrying (it retries only when fetch itself fails).
+ * The same routes under `/from/<client-region>` (`POST /from/eu-west/pipeline`) tell the endpoint
+ * where the caller is: a simulated Worker uses `${url}/from/${itsRegion}` as its base URL (the
+ * client appends `/pipeline` and `/multi-exec` to it), so `latencyFor(region)` one-way is slept
+ * before the request is handled and again before the answer leaves. Requests are counted per
+ * client region (`direct` for the plain routes).
+ *
+ * Faults for region simulation: `latencyMs` plus `extraLatencyMs` is slept before each command
+ * runs; `errorRate` answers 500 without running the command; `down` answers 503 without running
+ * it. While redis-server is unreachable every request fails fast with 503 (no offline queue)
+ * and the connection is retried in the background. The client throws on any non-2xx answer
+ * without retrying (it retries only when fetch itself fails).
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { Server } from 'node:http'
@@ -29,7 +37,10 @@ import {
   toReply,
   type Reply,
 } from './protocol'
+import { FROM, simulatedNetwork, type RequestStats } from './network'
 import { ScriptShas, translateScripts } from './scripts'
+
+export { CLIENT_REGION, clientRegionOf, type RequestStats } from './network'
 
 // Upstash accepts multi-megabyte requests, and the official client auto-pipelines concurrent calls
 // into one /pipeline body (1000 ratelimit EVALs are ~2 MB): the cap only stops runaway bodies.
@@ -47,21 +58,32 @@ export interface Fault {
 export interface UpstashRestOptions {
   redisUrl: string
   token: string
-  /** Slept before each request runs (simulated distance to the region). */
+  /** Slept before each command runs (a fixed distance, whoever calls). */
   latencyMs?: number
+  /**
+   * One-way delay (ms) from a client region (`undefined` on the plain routes): slept before the
+   * request is handled and again before the answer leaves, so a round trip costs twice.
+   */
+  latencyFor?: (clientRegion: string | undefined) => number
 }
 
 export interface UpstashRestServer {
   app: Hono
-  /** Resolves once the Redis connection is up (requests before that wait for it). */
+  /** Resolves once the Redis connection is first up (requests before that get a 503). */
   ready: Promise<void>
   /** Replaces the current fault; `setFault({})` clears it. */
   setFault(fault: Fault): void
   readonly fault: Readonly<Fault>
+  stats(): RequestStats
+  resetStats(): void
   close(): Promise<void>
 }
 
-function checkFault(fault: Fault): Fault {
+// Retried forever: a region's redis-server may be restarted at any time.
+const RECONNECT_EVERY_MS = 150
+
+/** A copy of `fault`, or a RangeError naming the bad field. */
+export function checkFault(fault: Fault): Fault {
   const { extraLatencyMs = 0, errorRate = 0 } = fault
   if (!Number.isFinite(extraLatencyMs) || extraLatencyMs < 0) {
     throw new RangeError(`extraLatencyMs must be a finite number >= 0, got ${extraLatencyMs}`)
@@ -85,23 +107,35 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
   const shas = new ScriptShas()
 
   // RESP2 because Upstash's JSON results are RESP2-shaped (HGETALL a flat array, not a map);
-  // bulk strings as Buffers so binary values survive base64.
+  // bulk strings as Buffers so binary values survive base64. No offline queue: a request while
+  // redis-server is gone must fail at once (the Worker fails over), not wait for a reconnect.
   const redis = createClient({
     url: options.redisUrl,
     RESP: 2,
+    disableOfflineQueue: true,
     commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
-    socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000) },
+    socket: { reconnectStrategy: () => RECONNECT_EVERY_MS },
   })
-  let lastRedisError = ''
+  // One line per state change, not one per reconnect attempt.
+  let redisUp: boolean | undefined
   redis.on('error', (error: Error) => {
-    if (error.message === lastRedisError) return
-    lastRedisError = error.message
-    console.error(`[upstash-rest] redis ${options.redisUrl}: ${error.message}`)
+    if (redisUp === false) return
+    redisUp = false
+    console.error(`[upstash-rest] redis ${options.redisUrl} unreachable: ${error.message}`)
   })
-  redis.on('ready', () => (lastRedisError = ''))
+  redis.on('ready', () => {
+    if (redisUp === false) console.error(`[upstash-rest] redis ${options.redisUrl} is back`)
+    redisUp = true
+  })
   const ready = redis.connect().then(() => undefined)
-  // Surfaced by each request (and by `ready`) instead of as an unhandled rejection.
+  // Rejects only when closed before the first connection: nobody needs to hear about it.
   ready.catch(() => undefined)
+
+  /** A Redis error reply is the caller's (400); anything else means Redis was unreachable. */
+  const failure = (error: unknown) =>
+    error instanceof ProtocolError
+      ? error
+      : new ProtocolError(error instanceof ErrorReply ? 400 : 503, errorText(error))
 
   const run = async (command: string[]): Promise<unknown> => {
     const { args, reply } = translateScripts(command, shas)
@@ -129,7 +163,7 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
       // EXECABORT: a command was refused while queueing; name it.
       const firstError = queuedOutcomes.find((o) => o.status === 'rejected')
       const why = firstError ? `: ${errorText(firstError.reason)}` : ''
-      const status = execOutcome!.reason instanceof ErrorReply ? 400 : 500
+      const status = execOutcome!.reason instanceof ErrorReply ? 400 : 503
       throw new ProtocolError(status, `${errorText(execOutcome!.reason)}${why}`)
     }
     const replies: unknown = execOutcome!.value
@@ -150,7 +184,12 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     console.error('[upstash-rest] unexpected error:', error)
     return c.json({ error: `ERR internal error: ${error.message}` }, 500)
   })
-  app.notFound((c) => c.json({ error: `ERR unknown endpoint ${c.req.method} ${c.req.path}` }, 404))
+  const notFound = (c: Context) =>
+    c.json({ error: `ERR unknown endpoint ${c.req.method} ${c.req.path}` }, 404)
+  app.notFound(notFound)
+
+  const network = simulatedNetwork(options.latencyFor, notFound)
+  app.use('*', network.middleware)
 
   app.use('*', async function faults(_c, next) {
     if (fault.down) throw new ProtocolError(503, 'ERR service unavailable (injected fault: down)')
@@ -193,9 +232,9 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     if (fault.errorRate && Math.random() < fault.errorRate) {
       throw new ProtocolError(500, 'ERR injected fault')
     }
-    await ready.catch((error: unknown) => {
-      throw new ProtocolError(500, errorText(error))
-    })
+    if (!redis.isReady) {
+      throw new ProtocolError(503, `ERR redis unavailable: ${options.redisUrl} is not connected`)
+    }
     const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64'
     return { body, base64 }
   }
@@ -207,26 +246,29 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     }
   }
 
-  app.post('/', async (c) => {
+  app.on('POST', ['/', FROM], async (c) => {
     const { body, base64 } = await prepare(c)
     const command = parseSingle(body)
     refuse([command])
     try {
       return c.json({ result: encodeResult(await run(command), base64) })
     } catch (error) {
-      throw new ProtocolError(error instanceof ErrorReply ? 400 : 500, errorText(error))
+      throw failure(error)
     }
   })
 
-  app.post('/pipeline', async (c) => {
+  app.on('POST', ['/pipeline', `${FROM}/pipeline`], async (c) => {
     const { body, base64 } = await prepare(c)
     const commands = parseBatch(body)
     refuse(commands)
     const outcomes = await Promise.allSettled(commands.map(run))
+    // Redis went away mid-pipeline: the whole request failed, as a 5xx the client throws on.
+    const lost = outcomes.find((o) => o.status === 'rejected' && !(o.reason instanceof ErrorReply))
+    if (lost) throw failure((lost as PromiseRejectedResult).reason)
     return c.json(outcomes.map((outcome): Reply => toReply(outcome, base64)))
   })
 
-  app.post('/multi-exec', async (c) => {
+  app.on('POST', ['/multi-exec', `${FROM}/multi-exec`], async (c) => {
     const { body, base64 } = await prepare(c)
     const commands = parseBatch(body)
     refuse(commands)
@@ -234,8 +276,7 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     try {
       replies = await transaction(commands)
     } catch (error) {
-      if (error instanceof ProtocolError) throw error
-      throw new ProtocolError(error instanceof ErrorReply ? 400 : 500, errorText(error))
+      throw failure(error)
     }
     return c.json(
       replies.map((reply) =>
@@ -254,9 +295,14 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     get fault() {
       return fault
     },
+    stats: network.stats,
+    resetStats: network.resetStats,
     close: () =>
       (closing ??= (async () => {
-        if (redis.isOpen) await redis.close().catch(() => redis.destroy())
+        if (!redis.isOpen) return
+        // close() waits for replies; a reconnecting client has none coming.
+        if (redis.isReady) await redis.close().catch(() => redis.destroy())
+        else redis.destroy()
       })()),
   }
 }
@@ -269,23 +315,34 @@ export interface StartedUpstashRest {
   redis: RedisServer
   rest: UpstashRestServer
   setFault(fault: Fault): void
+  stats(): RequestStats
+  resetStats(): void
   /** Stops the HTTP server, then redis-server. Idempotent. */
   stop(): Promise<void>
 }
 
-/** A fresh redis-server and the REST endpoint in front of it, on 127.0.0.1. */
-export async function startUpstashRest(options: {
+export interface StartUpstashRestOptions {
   token: string
+  /** The REST endpoint's port (default a free one). */
   port?: number
+  /** redis-server's port (default a free one). */
+  redisPort?: number
   latencyMs?: number
-}): Promise<StartedUpstashRest> {
-  const redis = await startRedisServer()
+  latencyFor?: (clientRegion: string | undefined) => number
+}
+
+/** A fresh redis-server and the REST endpoint in front of it, on 127.0.0.1. */
+export async function startUpstashRest(
+  options: StartUpstashRestOptions
+): Promise<StartedUpstashRest> {
+  const redis = await startRedisServer({ port: options.redisPort })
   let rest: UpstashRestServer | undefined
   try {
     const api = createUpstashRestServer({
       redisUrl: redis.url,
       token: options.token,
       latencyMs: options.latencyMs,
+      latencyFor: options.latencyFor,
     })
     rest = api
     await api.ready
@@ -316,6 +373,8 @@ export async function startUpstashRest(options: {
       redis,
       rest: api,
       setFault: (fault) => api.setFault(fault),
+      stats: () => api.stats(),
+      resetStats: () => api.resetStats(),
       stop,
     }
   } catch (error) {
