@@ -1,4 +1,5 @@
 import type { RateLimiter } from '../durable-objects/rate-limiter'
+import type { Stats } from '../durable-objects/stats'
 
 /** The Worker's bindings (wrangler.toml vars and secrets); validated by src/config/schema.ts. */
 export interface Env {
@@ -8,6 +9,10 @@ export interface Env {
   readonly ADMIN_TOKEN?: string
   /** One Durable Object per (rate-limit rule, identity). */
   readonly RATE_LIMITER?: DurableObjectNamespace<RateLimiter>
+  /** One global Durable Object summing every isolate's metrics. */
+  readonly STATS?: DurableObjectNamespace<Stats>
+  /** Wrangler secret (optional): a read-only token for /_cache/metrics and /_cache/stats. */
+  readonly METRICS_TOKEN?: string
 }
 
 type WorkerEnv = Env

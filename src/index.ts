@@ -6,6 +6,8 @@ import type { AppEnv } from './app-env'
 import { loadConfig } from './config/load-config'
 import { matchRoute } from './config/route-matcher'
 import { errorResponse } from './http/error-response'
+import { l2MetricEvents } from './metrics/l2-events'
+import { requestMetrics } from './metrics/middleware'
 import { handleCacheable } from './proxy/cache-handler'
 import { passThrough } from './proxy/pass-through'
 import { requestTiers } from './proxy/request-tiers'
@@ -29,10 +31,16 @@ app.use('*', async function proxyContext(c, next) {
   const url = new URL(c.req.url)
   c.set('url', url)
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
-  const { tiers, l2 } = requestTiers(config, c.req.raw, url.origin, waitUntil)
+  const { tiers, l2 } = requestTiers(config, c.req.raw, url.origin, waitUntil, l2MetricEvents)
   c.set('proxy', { config, tiers, l2, waitUntil })
   await next()
 })
+
+// Every request counted once, from its final response (Cache-Status, 429s included).
+app.use(
+  '*',
+  requestMetrics((bindings) => bindings.STATS)
+)
 
 app.use(
   '*',
@@ -67,5 +75,6 @@ app.onError(function onError(error) {
 })
 
 export { RateLimiter } from '../durable-objects/rate-limiter'
+export { Stats } from '../durable-objects/stats'
 
 export default app

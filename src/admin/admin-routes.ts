@@ -5,6 +5,7 @@ import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
 import { bearerAuth } from './bearer-auth'
 import { parseJsonBody } from './json-body'
+import { createObservabilityRoutes } from './observability-routes'
 
 const MAX_PURGE_URLS = 1000
 
@@ -28,6 +29,8 @@ export type PurgeRequest = z.infer<typeof purgeRequestSchema>
 /** `/_cache/*`: token-protected health and purge. */
 export function createAdminRoutes(): Hono<AppEnv> {
   const admin = new Hono<AppEnv>()
+  // Before the admin token check: these take the metrics token too, and the dashboard page is public.
+  admin.route('/', createObservabilityRoutes())
   admin.use('*', async (c, next) => bearerAuth(() => c.var.proxy.config.adminToken)(c, next))
 
   admin.get('/health', async (c) => {

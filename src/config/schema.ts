@@ -188,6 +188,25 @@ export const cacheConfigSchema = z.strictObject({
   retainStaleSeconds: seconds.max(7 * 86_400).default(3600),
   /** Rate limits, checked before the cache; every matching rule applies. */
   rateLimits: z.array(rateLimitRuleSchema).default([]),
+  /** Request metrics, batched from each isolate into the Stats Durable Object. */
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** An isolate flushes its deltas when its last flush is this old (ms)... */
+      flushIntervalMs: z.number().int().min(0).max(60_000).default(1000),
+      /** ...or once this many requests are unflushed. */
+      flushRequests: z.number().int().positive().max(100_000).default(1000),
+      /** Deadline for one call to the Stats Durable Object (a flush, a read). */
+      timeoutMs: z.number().int().positive().max(10_000).default(500),
+    })
+    .prefault({}),
+  /** One JSON line per request (`event: "request"`); errors are always logged. */
+  logs: z
+    .strictObject({
+      /** Share of the other requests logged: 0 none, 1 all. */
+      sampleRate: z.number().min(0).max(1).default(0.01),
+    })
+    .prefault({}),
   l2: l2Schema,
   routes: z.array(routeSchema).min(1, 'at least one route is required'),
 })

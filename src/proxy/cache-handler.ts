@@ -8,6 +8,7 @@ import type { CacheStatus } from '../http/cache-status'
 import { isNotModified, revalidationHeaders } from '../http/conditional'
 import { parseFieldNames } from '../http/headers'
 import { checkStorable } from '../http/storability'
+import { metrics } from '../metrics/accumulator'
 import { cacheableOriginHeaders, fetchOrigin, originUrlFor } from '../origin/origin-request'
 import { readBodyWithLimit } from '../http/read-body'
 import type { ProxyContext } from './context'
@@ -97,6 +98,8 @@ function refreshInBackground(req: CacheRequest, found: Found, ctx: ProxyContext)
   // One refresh per variant: variants of a URL go stale and refresh independently.
   const key = found.key ?? req.primary
   if (refreshing.has(key) || refreshing.size >= MAX_REFRESHING) return
+  // No Cache-Status reports a background refresh: count its origin fetch here.
+  metrics.increment('origin_fetches_total', { reason: 'refresh' })
   const work = fetchAndStore(req, found, found.entry, ctx)
     .then((response) => response.body?.cancel())
     .catch(() => {})

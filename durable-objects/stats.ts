@@ -1,0 +1,133 @@
+import { DurableObject } from 'cloudflare:workers'
+import {
+  emptySeries,
+  mergeBreakers,
+  mergeSeries,
+  type BreakerReport,
+  type SeriesSet,
+  type StatsBatch,
+} from '../src/metrics/series'
+
+/** Width of one timeline bucket, and how many are kept: 2 s × 300 = the last 10 minutes. */
+export const BUCKET_MS = 2000
+export const TIMELINE_BUCKETS = 300
+const WINDOW_MS = BUCKET_MS * TIMELINE_BUCKETS
+/** Isolates whose last sequence number is remembered (to ignore a retried batch); oldest dropped. */
+const MAX_ISOLATES = 4096
+/** Regions whose breaker state is kept; the least recently reported is dropped past this. */
+const MAX_REGIONS = 64
+
+const TOTALS_KEY = 'totals'
+const BUCKET_PREFIX = 'bucket:'
+
+interface Totals {
+  totals: SeriesSet
+  breakers: Record<string, BreakerReport>
+  /** Batches applied since the object was created. */
+  batches: number
+  /** When the first batch arrived (epoch ms; 0 before). */
+  since: number
+}
+
+export interface TimelineBucket {
+  /** Start of the bucket (epoch ms, a multiple of bucketMs). */
+  readonly t: number
+  readonly data: SeriesSet
+}
+
+export interface StatsSnapshot extends Totals {
+  readonly now: number
+  readonly bucketMs: number
+  /** Oldest first; only the buckets that received deltas. */
+  readonly timeline?: TimelineBucket[]
+}
+
+/**
+ * The deployment's metrics: isolates send their deltas in batches (`record`), this object sums them
+ * into totals (persisted: counters never go back) and into a bounded timeline of 2-second buckets
+ * for the dashboard. One global instance (by name); a batch is a few KB, so it handles hundreds of
+ * isolates flushing every second. Applying a batch is idempotent per (isolate, seq).
+ */
+export class Stats extends DurableObject {
+  #totals: Totals = { totals: emptySeries(), breakers: {}, batches: 0, since: 0 }
+  #timeline: TimelineBucket[] = []
+  readonly #lastSeq = new Map<string, number>()
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env)
+    void ctx.blockConcurrencyWhile(async () => {
+      const saved = await ctx.storage.get<Totals>(TOTALS_KEY)
+      if (saved) this.#totals = saved
+      const oldest = Date.now() - WINDOW_MS
+      const expired: string[] = []
+      for (const [key, data] of await ctx.storage.list<SeriesSet>({ prefix: BUCKET_PREFIX })) {
+        const t = Number(key.slice(BUCKET_PREFIX.length))
+        if (t < oldest) expired.push(key)
+        else this.#timeline.push({ t, data })
+      }
+      this.#timeline.sort((a, b) => a.t - b.t)
+      await this.#deleteKeys(expired)
+    })
+  }
+
+  /** Adds one isolate batch; `applied: false` for a batch already applied (a retry after a timeout). */
+  async record(batch: StatsBatch): Promise<{ applied: boolean }> {
+    const last = this.#lastSeq.get(batch.isolate)
+    if (last !== undefined && batch.seq <= last) return { applied: false }
+    this.#lastSeq.delete(batch.isolate)
+    this.#lastSeq.set(batch.isolate, batch.seq)
+    if (this.#lastSeq.size > MAX_ISOLATES) this.#lastSeq.delete(this.#lastSeq.keys().next().value!)
+
+    const now = Date.now()
+    const state = this.#totals
+    mergeSeries(state.totals, batch.data)
+    mergeBreakers(state.breakers, batch.breakers)
+    this.#boundRegions()
+    state.batches++
+    if (state.since === 0) state.since = now
+    const bucket = await this.#bucketAt(now)
+    mergeSeries(bucket.data, batch.data)
+    await this.ctx.storage.put({ [TOTALS_KEY]: state, [BUCKET_PREFIX + bucket.t]: bucket.data })
+    return { applied: true }
+  }
+
+  /** Totals, and the timeline of the last 10 minutes when asked. */
+  async read(options: { timeline?: boolean } = {}): Promise<StatsSnapshot> {
+    const now = Date.now()
+    return {
+      ...this.#totals,
+      now,
+      bucketMs: BUCKET_MS,
+      timeline: options.timeline
+        ? this.#timeline.filter((bucket) => bucket.t > now - WINDOW_MS)
+        : undefined,
+    }
+  }
+
+  /** The bucket `now` falls in; buckets that left the window are dropped here. */
+  async #bucketAt(now: number): Promise<TimelineBucket> {
+    const t = now - (now % BUCKET_MS)
+    const last = this.#timeline[this.#timeline.length - 1]
+    if (last && last.t === t) return last
+    const bucket = { t, data: emptySeries() }
+    this.#timeline.push(bucket)
+    const expired: string[] = []
+    while (this.#timeline.length > 0 && this.#timeline[0]!.t <= t - WINDOW_MS) {
+      expired.push(BUCKET_PREFIX + this.#timeline.shift()!.t)
+    }
+    await this.#deleteKeys(expired)
+    return bucket
+  }
+
+  #boundRegions(): void {
+    const regions = Object.entries(this.#totals.breakers)
+    if (regions.length <= MAX_REGIONS) return
+    regions.sort((a, b) => b[1].at - a[1].at)
+    this.#totals.breakers = Object.fromEntries(regions.slice(0, MAX_REGIONS))
+  }
+
+  async #deleteKeys(keys: string[]): Promise<void> {
+    // storage.delete takes at most 128 keys per call.
+    for (let i = 0; i < keys.length; i += 128) await this.ctx.storage.delete(keys.slice(i, i + 128))
+  }
+}

@@ -1,0 +1,90 @@
+import { Hono, type Context } from 'hono'
+import type { AppEnv } from '../app-env'
+import { errorResponse } from '../http/error-response'
+import { metrics } from '../metrics/accumulator'
+import { DASHBOARD_ASSETS, DASHBOARD_CSP, DASHBOARD_PAGE } from '../metrics/dashboard/assets'
+import { dashboardView } from '../metrics/dashboard-view'
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from '../metrics/exposition'
+import { mergeSeries } from '../metrics/series'
+import { batchSender, readStats } from '../metrics/stats-client'
+import { metricsAuth } from './metrics-auth'
+
+const PAGE_HEADERS = {
+  'content-security-policy': DASHBOARD_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+}
+
+/**
+ * Flushes this isolate's deltas (so the caller sees its own traffic), then reads the deployment's
+ * totals from the Stats object; both within `metrics.timeoutMs`. When the flush failed, the deltas
+ * never sent are added to what is shown.
+ */
+async function deploymentStats(c: Context<AppEnv>, timeline: boolean) {
+  const namespace = c.env.STATS
+  if (!namespace) return undefined
+  const { timeoutMs } = c.var.proxy.config.metrics
+  const flushed = await metrics.flush(batchSender(namespace), timeoutMs)
+  const snapshot = await readStats(namespace, timeoutMs, { timeline })
+  if (!flushed) mergeSeries(snapshot.totals, metrics.unsent())
+  return snapshot
+}
+
+function statsUnavailable(error?: unknown): Response {
+  return errorResponse(
+    503,
+    'stats_unavailable',
+    error === undefined
+      ? 'The STATS Durable Object binding is missing.'
+      : `The Stats Durable Object did not answer: ${String(error)}`
+  )
+}
+
+/**
+ * `/_cache/metrics` (Prometheus text) and `/_cache/stats` (the dashboard's JSON) need the admin or
+ * the metrics token. `/_cache/dashboard` and its scripts and styles carry no data and are public:
+ * the page asks for the token and sends it as a bearer header on every poll.
+ */
+export function createObservabilityRoutes(): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>()
+
+  routes.get('/metrics', metricsAuth(), async (c) => {
+    let snapshot
+    try {
+      snapshot = await deploymentStats(c, false)
+    } catch (error) {
+      return statsUnavailable(error)
+    }
+    if (!snapshot) return statsUnavailable()
+    return c.body(renderExposition(snapshot), 200, {
+      'content-type': EXPOSITION_CONTENT_TYPE,
+      'cache-control': 'no-store',
+    })
+  })
+
+  routes.get('/stats', metricsAuth(), async (c) => {
+    let snapshot
+    try {
+      snapshot = await deploymentStats(c, true)
+    } catch (error) {
+      return statsUnavailable(error)
+    }
+    if (!snapshot) return statsUnavailable()
+    const regions = c.var.proxy.config.l2?.regions.map((region) => region.name)
+    c.header('cache-control', 'no-store')
+    return c.json(dashboardView(snapshot, regions))
+  })
+
+  routes.get('/dashboard', (c) =>
+    c.body(DASHBOARD_PAGE.body, 200, { ...PAGE_HEADERS, 'content-type': DASHBOARD_PAGE.type })
+  )
+  routes.get('/dashboard/:asset', (c) => {
+    const name = c.req.param('asset')
+    const asset = Object.hasOwn(DASHBOARD_ASSETS, name) ? DASHBOARD_ASSETS[name] : undefined
+    if (!asset) return errorResponse(404, 'not_found', `No dashboard asset ${c.req.path}.`)
+    return c.body(asset.body, 200, { ...PAGE_HEADERS, 'content-type': asset.type })
+  })
+
+  return routes
+}
