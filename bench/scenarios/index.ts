@@ -1,6 +1,7 @@
 import type { Scenario } from '../lib/types'
 import { l1Hit } from './l1-hit'
+import { l2 } from './l2'
 import { rateLimit } from './rate-limit'
 
 /** Every scenario, in the order `npm run bench` runs them. Add new ones here. */
-export const scenarios: readonly Scenario[] = [l1Hit, rateLimit]
+export const scenarios: readonly Scenario[] = [l1Hit, l2, rateLimit]

@@ -7,7 +7,7 @@
 import { Ratelimit } from '@upstash/ratelimit'
 import { Redis } from '@upstash/redis'
 import { startUpstashRest } from '../../tools/upstash-rest/server'
-import { measureLoad, median } from '../lib/load'
+import { measureLoad, median, percentile } from '../lib/load'
 import { EDGE_CACHE, patchedCacheConfig, startTarget } from '../lib/targets'
 import type { BenchContext, ScenarioResult } from '../lib/types'
 
@@ -18,10 +18,6 @@ const CACHED = `?h-cache-control=${encodeURIComponent('public, s-maxage=3600')}`
 const BOUNDARY_WINDOW_S = 2
 const LIMITED_PATH = `/echo/rl-latency${CACHED}`
 const FREE_PATH = `/echo/free-latency${CACHED}`
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

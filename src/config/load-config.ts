@@ -1,4 +1,4 @@
-import { type z } from 'zod'
+import type { z } from 'zod'
 import { compileRateLimitRules, type CompiledRateLimitRule } from '../ratelimit/rules'
 import { compileRoutes, type CompiledRoute } from './route-matcher'
 import {
@@ -52,19 +52,9 @@ export function parseConfig(env: unknown): Config {
   const bindings = envSchema.safeParse(env)
   if (!bindings.success)
     throw new ConfigError(`invalid bindings:\n${describe('env', bindings.error)}`)
-  let raw: unknown = bindings.data.CACHE_CONFIG
-  if (typeof raw === 'string') {
-    try {
-      raw = JSON.parse(raw)
-    } catch (cause) {
-      throw new ConfigError('invalid CACHE_CONFIG: not valid JSON', { cause })
-    }
-  }
-  const parsed = cacheConfigSchema.safeParse(raw)
-  if (!parsed.success)
-    throw new ConfigError(`invalid CACHE_CONFIG:\n${describe('CACHE_CONFIG', parsed.error)}`)
+  const policy = parseBinding('CACHE_CONFIG', bindings.data.CACHE_CONFIG, cacheConfigSchema)
   const originUrl = new URL(bindings.data.ORIGIN_URL)
-  const l2 = resolveL2(parsed.data.l2, bindings.data.L2_REGIONS)
+  const l2 = resolveL2(policy.l2, bindings.data.L2_REGIONS)
   const simulation = bindings.data.SIMULATION === '1' || bindings.data.SIMULATION === 'true'
   if (simulation && l2?.regions.some((region) => !isLoopback(region.url))) {
     throw new ConfigError(
@@ -72,29 +62,34 @@ export function parseConfig(env: unknown): Config {
     )
   }
   return {
-    ...parsed.data,
+    ...policy,
     originUrl,
     adminToken: bindings.data.ADMIN_TOKEN || undefined,
-    routes: compileRoutes(parsed.data.routes),
-    rateLimits: compileRateLimitRules(parsed.data.rateLimits),
+    routes: compileRoutes(policy.routes),
+    rateLimits: compileRateLimitRules(policy.rateLimits),
     l2,
     simulation,
   }
 }
 
-function resolveL2(settings: L2Settings, raw: unknown): L2Config | undefined {
-  if (raw === undefined || raw === '') return undefined
+/** A binding given as an object (wrangler.toml) or as JSON text (`--var`, a secret), validated. */
+function parseBinding<T extends z.ZodType>(name: string, raw: unknown, schema: T): z.output<T> {
   if (typeof raw === 'string') {
     try {
       raw = JSON.parse(raw)
     } catch (cause) {
-      throw new ConfigError('invalid L2_REGIONS: not valid JSON', { cause })
+      throw new ConfigError(`invalid ${name}: not valid JSON`, { cause })
     }
   }
-  const regions = l2RegionsSchema.safeParse(raw)
-  if (!regions.success)
-    throw new ConfigError(`invalid L2_REGIONS:\n${describe('L2_REGIONS', regions.error)}`)
-  const names = new Set(regions.data.map((region) => region.name))
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) throw new ConfigError(`invalid ${name}:\n${describe(name, parsed.error)}`)
+  return parsed.data
+}
+
+function resolveL2(settings: L2Settings, raw: unknown): L2Config | undefined {
+  if (raw === undefined || raw === '') return undefined
+  const regions = parseBinding('L2_REGIONS', raw, l2RegionsSchema)
+  const names = new Set(regions.map((region) => region.name))
   const unknown = [
     ...(settings.defaultRegion === undefined ? [] : [['defaultRegion', settings.defaultRegion]]),
     ...Object.entries(settings.locations.colos).map(([k, v]) => [`locations.colos.${k}`, v]),
@@ -111,8 +106,8 @@ function resolveL2(settings: L2Settings, raw: unknown): L2Config | undefined {
   }
   return {
     ...settings,
-    regions: regions.data,
-    defaultRegion: settings.defaultRegion ?? regions.data[0]!.name,
+    regions,
+    defaultRegion: settings.defaultRegion ?? regions[0]!.name,
   }
 }
 

@@ -18,19 +18,33 @@ export interface CallOutcome {
 export interface RegionStatus {
   readonly region: string
   readonly state: BreakerState
-  /** Round-trip estimate (ms) from each client location that has used the region. */
+  /** Round-trip estimate (EWMA, ms) from each client location that has used the region. */
   readonly rttMs: Readonly<Record<string, number>>
+  /** Its distance: the fastest of the recent round trips (ms), per client location. */
+  readonly minRttMs: Readonly<Record<string, number>>
+}
+
+/** Recent samples kept per (location, region) for the distance: enough to outlast a burst of noise. */
+const DISTANCE_SAMPLES = 8
+
+interface PathEstimate {
+  /** EWMA of round trips: what a call should expect (its deadline). */
+  ewma: number
+  /** The last samples, a ring: their minimum is the distance, immune to cold starts and CPU noise. */
+  readonly recent: number[]
+  next: number
 }
 
 /**
- * Chooses L2 regions for an isolate: a round-trip estimate (EWMA) per (client location, region) and a
- * circuit breaker per region. Reads go nearest healthy first; a region whose breaker is open is skipped
- * until its cooldown lets one trial through.
+ * Chooses L2 regions for an isolate: round-trip estimates per (client location, region) and a circuit
+ * breaker per region. Reads go nearest healthy first, "nearest" being the fastest recent round trip
+ * (like TCP's min RTT: a cold connection or a busy moment does not make a near region look far); a
+ * region whose breaker is open is skipped until its cooldown lets one trial through.
  */
 export class RegionRouter {
   readonly #breakers = new Map<string, CircuitBreaker>()
-  // `${from} ${to}` → ms: locations and regions are [a-z0-9-] names, so a space cannot collide.
-  readonly #rtt = new Map<string, number>()
+  // `${from} ${to}`: locations and regions are [a-z0-9-] names, so a space cannot collide.
+  readonly #paths = new Map<string, PathEstimate>()
 
   constructor(
     readonly regions: readonly string[],
@@ -45,15 +59,21 @@ export class RegionRouter {
     }
   }
 
-  /** The round-trip estimate from `from` to `region`, if it was ever measured. */
+  /** The expected round trip (EWMA) from `from` to `region`, if it was ever measured. */
   rtt(from: string, region: string): number | undefined {
-    return this.#rtt.get(`${from} ${region}`)
+    return this.#paths.get(`${from} ${region}`)?.ewma
+  }
+
+  /** How far `region` is from `from`: the fastest recent round trip, if any was measured. */
+  distance(from: string, region: string): number | undefined {
+    const path = this.#paths.get(`${from} ${region}`)
+    return path && Math.min(...path.recent)
   }
 
   /** Regions a read from `home` should try, nearest healthy first (unmeasured ones after `home`). */
   readOrder(home: string, now: number): string[] {
     const score = (region: string) => {
-      const rtt = this.rtt(home, region)
+      const rtt = this.distance(home, region)
       const bias = region === home ? this.options.homeBiasMs : 0
       if (rtt !== undefined) return rtt - bias
       return region === home ? -bias : Number.POSITIVE_INFINITY
@@ -82,17 +102,18 @@ export class RegionRouter {
     if (outcome.ok) breaker.success()
     else breaker.failure(now)
     // A fast failure (connection refused) says nothing about distance; the breaker handles it.
-    if (outcome.ok || outcome.slow) {
-      const key = `${from} ${region}`
-      const previous = this.#rtt.get(key)
-      const alpha = this.options.rttAlpha
-      this.#rtt.set(
-        key,
-        previous === undefined
-          ? outcome.latencyMs
-          : previous + alpha * (outcome.latencyMs - previous)
-      )
+    if (outcome.ok || outcome.slow) this.#sample(`${from} ${region}`, outcome.latencyMs)
+  }
+
+  #sample(key: string, ms: number): void {
+    const path = this.#paths.get(key)
+    if (path === undefined) {
+      this.#paths.set(key, { ewma: ms, recent: [ms], next: 1 })
+      return
     }
+    path.ewma += this.options.rttAlpha * (ms - path.ewma)
+    path.recent[path.next % DISTANCE_SAMPLES] = ms
+    path.next++
   }
 
   /** True when no region can be called: L2 is skipped entirely (degraded mode). */
@@ -101,13 +122,17 @@ export class RegionRouter {
   }
 
   status(): RegionStatus[] {
+    const round = (ms: number) => Math.round(ms * 10) / 10
     return this.regions.map((region) => {
       const rttMs: Record<string, number> = {}
-      for (const [key, value] of this.#rtt) {
+      const minRttMs: Record<string, number> = {}
+      for (const [key, path] of this.#paths) {
         const [from, to] = key.split(' ') as [string, string]
-        if (to === region) rttMs[from] = Math.round(value * 10) / 10
+        if (to !== region) continue
+        rttMs[from] = round(path.ewma)
+        minRttMs[from] = round(Math.min(...path.recent))
       }
-      return { region, state: this.#breakers.get(region)!.state, rttMs }
+      return { region, state: this.#breakers.get(region)!.state, rttMs, minRttMs }
     })
   }
 }

@@ -15,6 +15,8 @@ export interface L2Events {
   /** Every region is down or open: L2 was skipped. */
   degraded(operation: 'read' | 'write'): void
   breaker(region: string, state: BreakerState): void
+  /** One successful read (GET) from a region, with its round trip. */
+  read(region: string, seconds: number): void
 }
 
 export interface RegionProbe {
@@ -23,6 +25,7 @@ export interface RegionProbe {
   readonly latencyMs: number
   readonly state: RegionStatus['state']
   readonly rttMs: RegionStatus['rttMs']
+  readonly minRttMs: RegionStatus['minRttMs']
   readonly error?: string
 }
 
@@ -48,7 +51,7 @@ function log(event: string, fields: Record<string, unknown>): void {
   console.error(JSON.stringify({ level: 'warn', event, ...fields }))
 }
 
-const NO_EVENTS: L2Events = { failover() {}, degraded() {}, breaker() {} }
+const NO_EVENTS: L2Events = { failover() {}, degraded() {}, breaker() {}, read() {} }
 
 /**
  * L2: one Upstash Redis per region behind a RegionRouter. Entries are the entry codec's bytes
@@ -151,13 +154,15 @@ export function createRegionalL2(
       if (remaining <= 0) break
       if (!router.allow(region, Date.now())) continue
       let value: string | null
+      const ms = Math.min(attemptTimeout(home, region), remaining)
+      const attempted = Date.now()
       try {
-        const ms = Math.min(attemptTimeout(home, region), remaining)
         value = await call(home, region, ms, 'get', (redis) => redis.get<string>(entryKey(key)))
       } catch {
         failed++
         continue
       }
+      events.read(region, (Date.now() - attempted) / 1000)
       if (failed > 0) events.failover(home, region)
       if (value === null) return undefined
       try {
@@ -238,6 +243,7 @@ export function createRegionalL2(
             latencyMs: Date.now() - started,
             state: status.state,
             rttMs: status.rttMs,
+            minRttMs: status.minRttMs,
             ...(error === undefined ? {} : { error }),
           }
         })

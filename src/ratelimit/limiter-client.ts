@@ -16,7 +16,6 @@ class LimiterTimeout extends Error {
   static readonly code = 'E_LIMITER_TIMEOUT'
 }
 
-
 /** Asks each rule's limiter, in parallel, each within its own deadline. Never throws. */
 export async function checkRules(
   rules: readonly CompiledRateLimitRule[],

@@ -63,6 +63,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_
 
 beforeEach(async () => {
   await control('/regions/reset')
+  // Earlier load (other test files) may have opened a breaker: a health probe that reaches every
+  // region closes them, so each test starts from a healthy geography.
+  await until('every breaker closed', async () => {
+    const regions = await regionsFrom('IAD')
+    return regions.length > 0 && regions.every((probe) => probe.state === 'closed')
+      ? true
+      : undefined
+  })
 })
 
 afterAll(async () => {

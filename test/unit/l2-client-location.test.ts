@@ -21,7 +21,8 @@ const l2 = parseConfig({
 }).l2 as L2Config
 
 function request(cf: object | undefined, region?: string): Request {
-  const headers = region === undefined ? {} : { [SIMULATED_REGION_HEADER]: region }
+  const headers: Record<string, string> =
+    region === undefined ? {} : { [SIMULATED_REGION_HEADER]: region }
   const plain = new Request('https://cache.example/x', { headers })
   return cf === undefined ? plain : new Request(plain, { cf } as RequestInit)
 }

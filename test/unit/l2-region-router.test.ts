@@ -19,14 +19,28 @@ describe('region router', () => {
     expect(router().readOrder('eu-west', 0)).toEqual(['eu-west', 'us-east', 'ap-south'])
   })
 
-  it('orders by measured round trip, home kept within its bias', () => {
+  it('orders by distance (fastest recent round trip), home kept within its bias', () => {
     const r = router()
     r.record('eu-west', 'eu-west', ok(12), 0)
     r.record('eu-west', 'us-east', ok(9), 0)
     r.record('eu-west', 'ap-south', ok(60), 0)
     expect(r.readOrder('eu-west', 0)).toEqual(['eu-west', 'us-east', 'ap-south'])
-    r.record('eu-west', 'eu-west', ok(40), 0) // EWMA: 26
+    // One slow call does not move it; a region that stays slow for the whole window does.
+    r.record('eu-west', 'eu-west', ok(40), 0)
+    expect(r.readOrder('eu-west', 0)[0]).toBe('eu-west')
+    for (let i = 0; i < 8; i++) r.record('eu-west', 'eu-west', ok(40), 0)
+    expect(r.distance('eu-west', 'eu-west')).toBe(40)
     expect(r.readOrder('eu-west', 0)).toEqual(['us-east', 'eu-west', 'ap-south'])
+  })
+
+  it('a cold first call does not make the home region look far', () => {
+    const r = router()
+    r.record('us-east', 'us-east', ok(120), 0) // connection set-up, JIT, a busy moment
+    r.record('us-east', 'eu-west', ok(8), 0)
+    r.record('us-east', 'us-east', ok(1), 0)
+    expect(r.readOrder('us-east', 0)[0]).toBe('us-east')
+    // The expected round trip (for deadlines) still remembers it was slow.
+    expect(r.rtt('us-east', 'us-east')).toBeCloseTo(60.5)
   })
 
   it('keeps estimates per client location', () => {
