@@ -1,3 +1,4 @@
+import type { Coalescer } from '../durable-objects/coalescer'
 import type { RateLimiter } from '../durable-objects/rate-limiter'
 import type { Stats } from '../durable-objects/stats'
 
@@ -9,6 +10,8 @@ export interface Env {
   readonly ADMIN_TOKEN?: string
   /** One Durable Object per (rate-limit rule, identity). */
   readonly RATE_LIMITER?: DurableObjectNamespace<RateLimiter>
+  /** Stampede protection: one Durable Object per key shard (per region or global). */
+  readonly COALESCER?: DurableObjectNamespace<Coalescer>
   /** One global Durable Object summing every isolate's metrics. */
   readonly STATS?: DurableObjectNamespace<Stats>
   /** Wrangler secret (optional): a read-only token for /_cache/metrics and /_cache/stats. */

@@ -74,6 +74,7 @@ app.onError(function onError(error) {
   return errorResponse(500, 'internal_error', 'Internal error.')
 })
 
+export { Coalescer } from '../durable-objects/coalescer'
 export { RateLimiter } from '../durable-objects/rate-limiter'
 export { Stats } from '../durable-objects/stats'
 

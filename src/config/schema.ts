@@ -108,6 +108,28 @@ export const l2Schema = z
   })
   .prefault({})
 
+/** Durable Object location hints (https://developers.cloudflare.com/durable-objects/reference/data-location/). */
+const locationHint = z.enum(['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me'])
+
+/** Stampede protection: misses and refreshes of a key go through one Coalescer Durable Object per shard. */
+export const coalescerSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Keys map to shards by jump consistent hash: growing N → N+1 moves about 1/(N+1) of them. */
+    shards: z.number().int().min(1).max(65_536).default(64),
+    /**
+     * `region`: one object per (shard, client home region), near the clients and their L2 region, so
+     * one origin fetch per key per region. `global`: one per shard worldwide (one fetch per key, but
+     * far clients pay a cross-region round trip on every miss). Without L2 there is one domain.
+     */
+    domain: z.enum(['global', 'region']).default('region'),
+    /** How long a follower waits for the leader's fetch (default: origin.timeoutMs + 1000). */
+    waitTimeoutMs: z.number().int().positive().max(130_000).optional(),
+    /** Region → Durable Object location hint, for `domain = "region"`. */
+    locationHints: z.record(regionName, locationHint).default({}),
+  })
+  .prefault({})
+
 /** One region of L2_REGIONS: where its Upstash REST endpoint is and its token. */
 export const l2RegionSchema = z.strictObject({
   name: regionName,
@@ -140,6 +162,18 @@ export const cacheConfigSchema = z.strictObject({
       timeoutMs: z.number().int().positive().max(120_000).default(10_000),
       /** Default request headers forwarded on cacheable requests (routes may replace the list). */
       forwardHeaders: z.array(headerName).default(['accept', 'accept-language']),
+      /**
+       * Per isolate (Worker and Coalescer): consecutive failures (5xx, timeouts, unreachable) open it;
+       * while open, stale-if-error copies are served and the rest get a quick 503; after `cooldownMs`
+       * one probe may go through (success closes it, failure re-opens it).
+       */
+      breaker: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          failureThreshold: z.number().int().positive().max(1000).default(5),
+          cooldownMs: z.number().int().positive().max(600_000).default(5000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   limits: z
@@ -208,6 +242,44 @@ export const cacheConfigSchema = z.strictObject({
     })
     .prefault({}),
   l2: l2Schema,
+  coalescer: coalescerSchema,
+  /** Error answers without explicit freshness (404, 410...) cached briefly, so a flood of them reaches the origin once. */
+  negativeCache: z
+    .strictObject({
+      statuses: z.array(z.number().int().min(400).max(599)).default([404, 410]),
+      /** Freshness given to them; 0 turns negative caching off. */
+      ttlSeconds: seconds.max(3600).default(10),
+    })
+    .prefault({}),
+  /** XFetch (Vattani et al.): a hit refreshes early with probability rising toward expiry. */
+  xfetch: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** > 1 favours earlier refreshes, < 1 later ones. */
+      beta: z.number().positive().max(100).default(1),
+    })
+    .prefault({}),
+  /** Purges everywhere (§5): the replayable log in every region and each isolate's view of it. */
+  purge: z
+    .strictObject({
+      /**
+       * The propagation bound: a memory/L1 copy is only served while this isolate's purge view is
+       * younger than this; an older view makes those tiers unknown and the read goes to L2.
+       */
+      boundMs: z.number().int().min(50).max(60_000).default(1000),
+      /** How often each isolate (each simulated colo) reads the regions' purge logs, off the hot path. */
+      pollIntervalMs: z.number().int().min(10).max(60_000).default(100),
+      /** How long purges are kept in the logs and the views; older copies are re-read from L2. */
+      horizonSeconds: seconds
+        .min(60)
+        .max(7 * 86_400)
+        .default(86_400),
+      /** Most records a region's log keeps (a capped stream) and a view holds. */
+      maxLogEntries: z.number().int().min(100).max(1_000_000).default(10_000),
+      /** Most L2 keys one prefix purge visits per region (SCAN, bounded). */
+      maxScanKeys: z.number().int().min(100).max(1_000_000).default(100_000),
+    })
+    .prefault({}),
   routes: z.array(routeSchema).min(1, 'at least one route is required'),
 })
 
@@ -231,3 +303,5 @@ export type KeyRules = z.output<typeof keyRulesSchema>
 export type RateLimitRule = z.output<typeof rateLimitRuleSchema>
 export type L2Settings = z.output<typeof l2Schema>
 export type L2Region = z.output<typeof l2RegionSchema>
+export type CoalescerSettings = z.output<typeof coalescerSchema>
+export type PurgeSettings = z.output<typeof cacheConfigSchema>['purge']

@@ -1,4 +1,4 @@
-import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker'
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from '../lib/circuit-breaker'
 
 export interface RouterOptions {
   readonly breaker: BreakerOptions

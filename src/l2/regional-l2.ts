@@ -5,7 +5,7 @@ import type { CacheTier, TierLookup } from '../cache/tier'
 import type { L2Config } from '../config/load-config'
 import { withDeadline } from '../lib/with-deadline'
 import { base64ToBytes, bytesToBase64 } from './base64'
-import type { BreakerState } from './circuit-breaker'
+import type { BreakerState } from '../lib/circuit-breaker'
 import { RegionRouter, type RegionStatus } from './region-router'
 
 /** What L2 reports for metrics and logs. */
@@ -37,6 +37,14 @@ export interface RegionalL2 {
   probe(home: string): Promise<RegionProbe[]>
   /** Refreshes the round-trip estimates from `home` at most every `probeIntervalMs`. */
   refreshEstimates(home: string): Promise<void> | undefined
+  /**
+   * One call to one region from `home` within the write deadline, feeding the router (its breaker and
+   * round trips): for purges and the purge log, which speak to every region, not the nearest.
+   */
+  run<T>(home: string, region: string, what: string, fn: (redis: Redis) => Promise<T>): Promise<T>
+  /** The Redis key of an entry, and of a tag's set. */
+  entryKey(key: string): string
+  tagKey(tag: string): string
 }
 
 class L2Timeout extends Error {
@@ -216,6 +224,9 @@ export function createRegionalL2(
 
   return {
     router,
+    run: (home, region, what, fn) => call(home, region, config.writeTimeoutMs, what, fn),
+    entryKey,
+    tagKey,
     tierFor(home) {
       return {
         name: 'L2',

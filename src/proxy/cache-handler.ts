@@ -1,18 +1,22 @@
 import { exceedsKeyLimit, normalizePath, normalizeQuery } from '../cache/cache-key'
 import type { CacheEntry } from '../cache/entry'
-import { buildEntry, refreshEntry, type OriginExchange } from '../cache/entry-builder'
-import { lookupVariant, storeVariant, type Found } from '../cache/variant-store'
+import { refreshEntry, type OriginExchange } from '../cache/entry-builder'
+import { decodeRecord } from '../cache/entry-codec'
+import { lookupVariant, type Found } from '../cache/variant-store'
+import { askCoalescer, type CoalesceResult } from '../coalesce/coalescer-client'
+import { fillPolicy, type FillAnswer, type FillRequest } from '../coalesce/protocol'
 import type { CompiledRoute } from '../config/route-matcher'
+import type { CircuitBreaker } from '../lib/circuit-breaker'
 import { parseCacheControl } from '../http/cache-control'
-import type { CacheStatus } from '../http/cache-status'
-import { isNotModified, revalidationHeaders } from '../http/conditional'
-import { parseFieldNames } from '../http/headers'
-import { checkStorable } from '../http/storability'
+import type { CacheStatus, ForwardReason } from '../http/cache-status'
+import { isNotModified } from '../http/conditional'
 import { metrics } from '../metrics/accumulator'
-import { cacheableOriginHeaders, fetchOrigin, originUrlFor } from '../origin/origin-request'
-import { readBodyWithLimit } from '../http/read-body'
+import { originBreaker } from '../origin/origin-breaker'
+import { fetchForCache, storeFilled } from '../origin/origin-fill'
+import { cacheableOriginHeaders } from '../origin/origin-request'
 import type { ProxyContext } from './context'
-import { originFailure } from './origin-failure'
+import { purgeScopeOf } from './request-tiers'
+import { failureResponse, originFailure } from './origin-failure'
 import { passThrough } from './pass-through'
 import { remainingTtl, responseFromEntry, forwardResponse } from './respond'
 
@@ -23,6 +27,8 @@ interface CacheRequest {
   readonly path: string
   readonly query: string
   readonly primary: string
+  /** Before the tiers were read: a fill that finished after it may answer this request. */
+  readonly startedAt: number
 }
 
 /** Background refreshes in flight in this isolate, so a hot stale key is refreshed once, not per hit. */
@@ -30,8 +36,9 @@ const refreshing = new Map<string, Promise<void>>()
 const MAX_REFRESHING = 1024
 
 /**
- * GET/HEAD on a cached route: L1 → (fresh: hit | stale-while-revalidate: hit + background refresh |
- * otherwise: revalidate with the origin, stale-if-error on failure) → miss: fetch, store, serve.
+ * GET/HEAD on a cached route: tiers → (fresh: hit, maybe an XFetch early refresh | stale-while-
+ * revalidate: hit + background refresh | otherwise: revalidate, stale-if-error on failure) → miss:
+ * fill through the key's Coalescer object (one origin fetch per key per domain), store, serve.
  * HEAD is answered from the GET entry; a HEAD miss fetches the GET so it can be stored.
  */
 export async function handleCacheable(
@@ -51,13 +58,16 @@ export async function handleCacheable(
   if (exceedsKeyLimit(primary, config.limits.maxKeyLength)) {
     return passThrough(request, url, ctx, 'bypass', 'key-too-long')
   }
-  const req: CacheRequest = { request, route, path, query, primary }
+  const req: CacheRequest = { request, route, path, query, primary, startedAt: Date.now() }
   const found = await lookupVariant(ctx.tiers, primary, request.headers, config.limits.maxKeyLength)
   const entry = found.entry
-  if (entry === undefined) return fetchAndStore(req, found, undefined, ctx)
+  if (entry === undefined) return fill(req, found, undefined, ctx)
 
   const now = Date.now()
   if (now < entry.freshUntil) {
+    if (refreshEarly(entry, now, ctx)) refreshInBackground(req, found, ctx, true)
+    // Only negative caching stores 4xx/5xx without the origin's own lifetime; count those hits.
+    if (entry.status >= 400) metrics.increment('negative_hits_total')
     return serve(
       req,
       entry,
@@ -67,7 +77,7 @@ export async function handleCacheable(
     )
   }
   if (!entry.mustRevalidate && now < entry.staleWhileRevalidateUntil) {
-    refreshInBackground(req, found, ctx)
+    refreshInBackground(req, found, ctx, false)
     const status: CacheStatus = {
       hit: true,
       ttl: remainingTtl(entry, now),
@@ -75,7 +85,17 @@ export async function handleCacheable(
     }
     return serve(req, entry, status, now, ctx)
   }
-  return fetchAndStore(req, found, entry, ctx)
+  return fill(req, found, entry, ctx)
+}
+
+/**
+ * XFetch (Vattani, Chierichetti & Lowenstein, VLDB 2015): refresh when
+ * `now − fetchMs·β·ln(rand) ≥ expiry`, so the chance rises toward expiry and with the cost of a fetch.
+ */
+function refreshEarly(entry: CacheEntry, now: number, ctx: ProxyContext): boolean {
+  const { enabled, beta } = ctx.config.xfetch
+  if (!enabled || entry.fetchMs <= 0) return false
+  return now - entry.fetchMs * beta * Math.log(Math.random()) >= entry.freshUntil
 }
 
 function serve(
@@ -94,14 +114,23 @@ function serve(
   })
 }
 
-function refreshInBackground(req: CacheRequest, found: Found, ctx: ProxyContext): void {
+function refreshInBackground(
+  req: CacheRequest,
+  found: Found,
+  ctx: ProxyContext,
+  early: boolean
+): void {
   // One refresh per variant: variants of a URL go stale and refresh independently.
   const key = found.key ?? req.primary
   if (refreshing.has(key) || refreshing.size >= MAX_REFRESHING) return
-  // No Cache-Status reports a background refresh: count its origin fetch here.
-  metrics.increment('origin_fetches_total', { reason: 'refresh' })
-  const work = fetchAndStore(req, found, found.entry, ctx)
+  if (early) metrics.increment('early_refreshes_total')
+  // The refresh's own writes belong to it: it ends when the new copy is in the tiers.
+  const writes: Promise<unknown>[] = []
+  const own: ProxyContext = { ...ctx, waitUntil: (promise) => void writes.push(promise) }
+  const work = fill(req, found, found.entry, own, true)
     .then((response) => response.body?.cancel())
+    .then(() => Promise.all(writes))
+    .then(() => {})
     .catch(() => {})
     .finally(() => refreshing.delete(key))
   refreshing.set(key, work)
@@ -112,31 +141,208 @@ function canServeStaleOnError(entry: CacheEntry, now: number): boolean {
   return !entry.mustRevalidate && now < entry.staleIfErrorUntil
 }
 
+function forwardReason(found: Found, stale: CacheEntry | undefined): ForwardReason {
+  return stale ? 'stale' : found.index ? 'vary-miss' : 'miss'
+}
+
 /**
- * Goes to the origin for a missing key, or to revalidate a stale copy (conditionally, with its
- * validators). A 304 refreshes the copy without a body; an error falls back to stale-if-error.
+ * A miss, a revalidation or a background refresh: through the key's Coalescer object when it can
+ * take it, else (coalescing off, object unavailable, response not shareable) straight to the origin.
  */
-async function fetchAndStore(
+async function fill(
   req: CacheRequest,
   found: Found,
   stale: CacheEntry | undefined,
+  ctx: ProxyContext,
+  background = false
+): Promise<Response> {
+  const { config } = ctx
+  const { request, route } = req
+  const originHeaders = cacheableOriginHeaders(request.headers, route, config)
+  const validators = stale && { etag: stale.etag, lastModified: stale.lastModified }
+  const fillRequest: FillRequest = {
+    // Requests share a fetch only if the origin would see the same request.
+    key: [
+      req.primary,
+      [...originHeaders].map(([name, value]) => `${name}:${value}`).join('\n'),
+      request.headers.get('cache-control') ?? '',
+      validators?.etag ?? '',
+      validators?.lastModified ?? '',
+    ].join('\n\n'),
+    primary: req.primary,
+    path: req.path,
+    query: req.query,
+    headers: [...request.headers],
+    home: ctx.l2?.location.home,
+    validators: validators && (validators.etag ?? validators.lastModified) ? validators : undefined,
+    newerThan: stale?.storedAt,
+    missedAt: req.startedAt,
+    policy: fillPolicy(config, route),
+  }
+  // This isolate's view of the origin gates both paths: while its breaker is open, neither the
+  // Coalescer nor the origin is asked (stale-if-error copies are served, the rest get a quick 503).
+  const breaker = originBreaker(config)
+  if (breaker && !breaker.allow(Date.now())) {
+    const open: CoalesceResult = { kind: 'failed', reason: 'circuit-open', leader: true }
+    return fromCoalescer(req, found, stale, open, ctx, background)!
+  }
+  const answer = await askCoalescer(config, fillRequest)
+  // One origin call, one report: the leader's caller records it, not each of its followers.
+  if (answer && breaker && answer.kind !== 'timeout' && answer.leader) recordOrigin(breaker, answer)
+  const response = answer && fromCoalescer(req, found, stale, answer, ctx, background)
+  if (response) return response
+  if (background) metrics.increment('origin_fetches_total', { reason: 'refresh' })
+  return fetchDirect(req, found, stale, fillRequest.validators !== undefined, ctx)
+}
+
+/** What the Coalescer's answer says about the origin, fed to this isolate's breaker. */
+function recordOrigin(breaker: CircuitBreaker, answer: FillAnswer): void {
+  const now = Date.now()
+  switch (answer.kind) {
+    case 'entry':
+      if (answer.source === 'origin') breaker.success()
+      return
+    case 'not-modified':
+      return breaker.success()
+    case 'response':
+      return answer.status >= 500 ? breaker.failure(now) : breaker.success()
+    case 'failed':
+      return answer.reason === 'circuit-open' ? undefined : breaker.failure(now)
+  }
+}
+
+/** Serves what the Coalescer answered; undefined when this request must fetch for itself. */
+function fromCoalescer(
+  req: CacheRequest,
+  found: Found,
+  stale: CacheEntry | undefined,
+  answer: CoalesceResult,
+  ctx: ProxyContext,
+  background: boolean
+): Response | undefined {
+  const { config } = ctx
+  const fwd = forwardReason(found, stale)
+  const collapsed = answer.kind !== 'timeout' && !answer.leader
+  switch (answer.kind) {
+    case 'entry': {
+      const decoded = decodeRecord(answer.bytes)
+      if (decoded.kind !== 'response') return undefined
+      // The object's L2 read or its recent results can predate a purge this colo has seen: the
+      // purge view has the last word, as for any far copy (a refused copy is fetched afresh).
+      const view = purgeScopeOf(ctx.tiers)?.scope.view
+      const verdict = view ? view.check(found.key ?? req.primary, decoded, false) : decoded
+      if (verdict?.kind !== 'response') return undefined
+      const record = verdict
+      if (background && answer.leader && answer.source === 'origin') {
+        metrics.increment('origin_fetches_total', { reason: 'refresh' })
+      }
+      // The object stored it in L2; the nearer tiers are this Worker's to fill.
+      ctx.waitUntil(store(req, found, record, record.storedAt - record.fetchMs, ctx))
+      // The leader is answered as of the origin's response, like a direct fetch.
+      const now = answer.leader && answer.source === 'origin' ? record.storedAt : Date.now()
+      const ttl = remainingTtl(record, now)
+      const status: CacheStatus =
+        answer.source === 'origin'
+          ? {
+              fwd,
+              fwdStatus: stale ? answer.fwdStatus : undefined,
+              stored: true,
+              ttl,
+              collapsed,
+            }
+          : { hit: true, ttl, detail: answer.source }
+      return serve(req, record, status, now, ctx)
+    }
+    case 'not-modified': {
+      if (!stale) return undefined
+      const headers = new Headers(answer.headers as Array<[string, string]>)
+      const exchange: OriginExchange = {
+        status: 304,
+        headers,
+        cacheControl: parseCacheControl(headers.get('cache-control')),
+        requestTime: answer.requestTime,
+        responseTime: answer.responseTime,
+      }
+      const refreshed = refreshEntry(stale, exchange, req.route, config)
+      ctx.waitUntil(store(req, found, refreshed, answer.requestTime, ctx))
+      const status: CacheStatus = {
+        fwd,
+        fwdStatus: 304,
+        stored: true,
+        ttl: remainingTtl(refreshed, answer.responseTime),
+        collapsed,
+      }
+      return serve(req, refreshed, status, answer.responseTime, ctx)
+    }
+    case 'failed':
+    case 'timeout': {
+      const reason = answer.kind === 'timeout' ? 'timeout' : answer.reason
+      const status = answer.kind === 'failed' ? answer.status : undefined
+      const now = Date.now()
+      if (stale && canServeStaleOnError(stale, now)) {
+        const cacheStatus: CacheStatus = {
+          fwd: 'stale',
+          fwdStatus: status,
+          ttl: remainingTtl(stale, now),
+          collapsed,
+          detail: 'stale-if-error',
+        }
+        return serve(req, stale, cacheStatus, now, ctx)
+      }
+      return failureResponse(reason, config.statusName, fwd, status, collapsed)
+    }
+    case 'response': {
+      const now = Date.now()
+      if (stale && answer.status >= 500 && canServeStaleOnError(stale, now)) {
+        void answer.body?.cancel().catch(() => {})
+        const status: CacheStatus = {
+          fwd,
+          fwdStatus: answer.status,
+          ttl: remainingTtl(stale, now),
+          detail: 'stale-if-error',
+        }
+        return serve(req, stale, status, now, ctx)
+      }
+      const response = new Response(answer.body, {
+        status: answer.status,
+        headers: answer.headers as Array<[string, string]>,
+      })
+      const status: CacheStatus = {
+        fwd,
+        fwdStatus: stale ? answer.status : undefined,
+        detail: answer.reason,
+      }
+      return forwardResponse(response, config.statusName, status, req.request.method)
+    }
+    case 'uncacheable':
+      return undefined
+  }
+}
+
+/**
+ * Goes to the origin itself for a missing key, or to revalidate a stale copy (conditionally, with its
+ * validators). A 304 refreshes the copy without a body; an error falls back to stale-if-error.
+ */
+async function fetchDirect(
+  req: CacheRequest,
+  found: Found,
+  stale: CacheEntry | undefined,
+  conditional: boolean,
   ctx: ProxyContext
 ): Promise<Response> {
   const { config } = ctx
   const { request, route } = req
-  const fwd = stale ? 'stale' : found.index ? 'vary-miss' : 'miss'
-  const headers = cacheableOriginHeaders(request.headers, route, config)
-  if (stale)
-    for (const [name, value] of Object.entries(revalidationHeaders(stale))) headers.set(name, value)
-
-  let result
-  try {
-    result = await fetchOrigin(
-      originUrlFor(config, req.path, req.query),
-      { method: 'GET', headers },
-      config.origin.timeoutMs
-    )
-  } catch (error) {
+  const fwd = forwardReason(found, stale)
+  const outcome = await fetchForCache({
+    config,
+    route,
+    path: req.path,
+    query: req.query,
+    requestHeaders: request.headers,
+    validators: conditional && stale ? stale : undefined,
+    admitted: true,
+  })
+  if (outcome.kind === 'failed') {
     const now = Date.now()
     if (stale && canServeStaleOnError(stale, now)) {
       return serve(
@@ -147,19 +353,13 @@ async function fetchAndStore(
         ctx
       )
     }
-    return originFailure(error, config.statusName, fwd)
+    return originFailure(outcome.error, config.statusName, fwd)
   }
 
-  const { response, requestTime, responseTime } = result
-  const cacheControl = parseCacheControl(response.headers.get('cache-control'))
-  const exchange: OriginExchange = {
-    status: response.status,
-    headers: response.headers,
-    cacheControl,
-    requestTime,
-    responseTime,
-  }
-  if (stale && response.status === 304) {
+  const { exchange } = outcome
+  const { requestTime, responseTime } = exchange
+  if (outcome.kind === 'not-modified' && stale) {
+    await outcome.response.body?.cancel()
     const refreshed = refreshEntry(stale, exchange, route, config)
     ctx.waitUntil(store(req, found, refreshed, requestTime, ctx))
     const status: CacheStatus = {
@@ -170,58 +370,40 @@ async function fetchAndStore(
     }
     return serve(req, refreshed, status, responseTime, ctx)
   }
-  if (stale && response.status >= 500 && canServeStaleOnError(stale, responseTime)) {
-    await response.body?.cancel()
+  const fwdStatus = stale ? exchange.status : undefined
+  if (outcome.kind === 'stored') {
+    const entry = outcome.entry
+    ctx.waitUntil(store(req, found, entry, requestTime, ctx))
     const status: CacheStatus = {
       fwd,
-      fwdStatus: response.status,
-      ttl: remainingTtl(stale, responseTime),
-      detail: 'stale-if-error',
+      fwdStatus,
+      stored: true,
+      ttl: remainingTtl(entry, responseTime),
     }
-    return serve(req, stale, status, responseTime, ctx)
+    return serve(req, entry, status, responseTime, ctx)
   }
-
-  const storability = checkStorable({
-    requestHeaders: request.headers,
-    requestCacheControl: parseCacheControl(request.headers.get('cache-control')),
-    status: response.status,
-    responseHeaders: response.headers,
-    cacheControl,
-    ttlOverride: route.ttl !== undefined,
-    keyHeaders: route.key.headers,
-  })
-  const fwdStatus = stale ? response.status : undefined
-  if (!storability.storable) {
+  if (outcome.kind === 'forward') {
+    if (stale && exchange.status >= 500 && canServeStaleOnError(stale, responseTime)) {
+      await outcome.body?.cancel()
+      const status: CacheStatus = {
+        fwd,
+        fwdStatus: exchange.status,
+        ttl: remainingTtl(stale, responseTime),
+        detail: 'stale-if-error',
+      }
+      return serve(req, stale, status, responseTime, ctx)
+    }
+    const status: CacheStatus = { fwd, fwdStatus, detail: outcome.reason }
     return forwardResponse(
-      response,
+      outcome.response,
       config.statusName,
-      { fwd, fwdStatus, detail: storability.reason },
-      request.method
+      status,
+      request.method,
+      outcome.body
     )
   }
-  const body = await readBodyWithLimit(response, config.limits.maxBodyBytes)
-  if (!body.complete) {
-    const status: CacheStatus = { fwd, fwdStatus, detail: 'too-large' }
-    return forwardResponse(response, config.statusName, status, request.method, body.stream)
-  }
-  const entry = buildEntry(exchange, body.bytes, route, config)
-  ctx.waitUntil(store(req, found, entry, requestTime, ctx))
-  const status: CacheStatus = {
-    fwd,
-    fwdStatus,
-    stored: true,
-    ttl: remainingTtl(entry, responseTime),
-  }
-  return serve(req, entry, status, responseTime, ctx)
-}
-
-/** Request headers that select the variant: the origin's Vary plus the route's key headers. */
-function varyNames(entry: CacheEntry, route: CompiledRoute): string[] {
-  const vary = entry.headers.find(([name]) => name === 'vary')?.[1] ?? null
-  // Bodies are stored decoded and re-encoded per client by the runtime, so Accept-Encoding never selects.
-  const names = new Set(parseFieldNames(vary).filter((name) => name !== 'accept-encoding'))
-  for (const name of route.key.headers) names.add(name)
-  return [...names].sort()
+  // A 304 to an unconditional request (no stale copy): pass it on.
+  return forwardResponse(outcome.response, config.statusName, { fwd, fwdStatus }, request.method)
 }
 
 async function store(
@@ -231,15 +413,13 @@ async function store(
   requestTime: number,
   ctx: ProxyContext
 ): Promise<void> {
-  const { config } = ctx
-  await storeVariant(ctx.tiers, {
+  await storeFilled(ctx.tiers, {
+    config: ctx.config,
+    route: req.route,
     primary: req.primary,
-    request: req.request.headers,
+    requestHeaders: req.request.headers,
     entry,
-    varyNames: varyNames(entry, req.route),
     existingIndex: found.index,
     requestTime,
-    retainStaleMs: config.retainStaleSeconds * 1000,
-    maxKeyLength: config.limits.maxKeyLength,
   })
 }

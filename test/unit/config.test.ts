@@ -30,7 +30,16 @@ describe('parseConfig', () => {
     expect(config.origin).toEqual({
       timeoutMs: 10_000,
       forwardHeaders: ['accept', 'accept-language'],
+      breaker: { enabled: true, failureThreshold: 5, cooldownMs: 5000 },
     })
+    expect(config.coalescer).toEqual({
+      enabled: true,
+      shards: 64,
+      domain: 'region',
+      locationHints: {},
+    })
+    expect(config.negativeCache).toEqual({ statuses: [404, 410], ttlSeconds: 10 })
+    expect(config.xfetch).toEqual({ enabled: true, beta: 1 })
     expect(config.limits).toEqual({
       maxBodyBytes: 5 * 1024 * 1024,
       maxKeyLength: 2048,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CircuitBreaker, type BreakerState } from '../../src/l2/circuit-breaker'
+import { CircuitBreaker, type BreakerState } from '../../src/lib/circuit-breaker'
 
 function breaker() {
   const changes: BreakerState[] = []

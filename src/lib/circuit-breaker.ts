@@ -8,7 +8,7 @@ export interface BreakerOptions {
 }
 
 /**
- * A per-dependency circuit breaker: closed → open after `failureThreshold` consecutive failures;
+ * A per-dependency circuit breaker (an L2 region, the origin): closed → open after `failureThreshold` consecutive failures;
  * open skips the dependency for `cooldownMs`, then half-open lets one trial through (success closes,
  * failure re-opens). A trial that never reports does not block the next one past another cooldown.
  */

@@ -1,0 +1,287 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { CacheEntry } from '../src/cache/entry'
+import { encodeRecord } from '../src/cache/entry-codec'
+import type { CacheTier } from '../src/cache/tier'
+import { createTierStack, type TierStack } from '../src/cache/tier-stack'
+import { lookupVariant } from '../src/cache/variant-store'
+import type { FillAnswer, FillPolicy, FillRequest, FillResult } from '../src/coalesce/protocol'
+import { loadConfig, type Config } from '../src/config/load-config'
+import { compileRoutes, type CompiledRoute } from '../src/config/route-matcher'
+import { createRegionalL2, type RegionalL2 } from '../src/l2/regional-l2'
+import { withDeadline } from '../src/lib/with-deadline'
+import { OriginCircuitOpen } from '../src/origin/origin-breaker'
+import { fetchForCache, storeFilled } from '../src/origin/origin-fill'
+
+/** Keys being filled at once in one object; past it, callers fetch for themselves. */
+const MAX_IN_FLIGHT = 1024
+/** Just-filled entries, for callers whose miss happened before the fill finished (bounded). */
+const MAX_RECENT = 256
+const RECENT_MS = 30_000
+const MAX_POLICIES = 16
+
+class LeaderTimeout extends Error {
+  static readonly code = 'E_LEADER_TIMEOUT'
+}
+
+interface Recent {
+  readonly result: FillResult & { kind: 'entry' }
+  readonly entry: CacheEntry
+  readonly filledAt: number
+  /** Its L2 write has not landed: a re-check would miss it, so anyone may have it meanwhile. */
+  storing: boolean
+}
+
+/** What the leader's work gives: the result every waiter shares, and a response only the leader may have. */
+interface Led {
+  readonly shared: FillResult
+  readonly own?: { readonly response: Response; readonly reason: string }
+}
+
+const l2s = new WeakMap<Config, RegionalL2>()
+
+/** The home region's L2 tier, noting whether a read failed (a failure is not a clean miss). */
+function l2Tiers(
+  config: Config,
+  home: string | undefined
+): { stack: TierStack; failed: () => boolean } | undefined {
+  if (!config.l2) return undefined
+  let regional = l2s.get(config)
+  if (!regional) {
+    regional = createRegionalL2(config.l2, { simulation: config.simulation })
+    l2s.set(config, regional)
+  }
+  const tier = regional.tierFor(home ?? config.l2.defaultRegion)
+  let failed = false
+  const watched: CacheTier = {
+    name: tier.name,
+    async get(key) {
+      try {
+        return await tier.get(key)
+      } catch (error) {
+        failed = true
+        throw error
+      }
+    },
+    set: (key, record, expiresAt) => tier.set(key, record, expiresAt),
+    delete: (key) => tier.delete(key),
+  }
+  return { stack: createTierStack([watched]), failed: () => failed }
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+}
+
+/**
+ * One shard of the key space (`<region|global>/<shard>`): at most one origin fetch per key at a time.
+ * The first caller for a key leads: it re-checks L2 (another domain or a refresh may have filled it),
+ * fetches the origin with the origin deadline, stores the entry in L2 (with its tags) and hands the
+ * same bytes to every caller that joined meanwhile. The in-flight map is cleared in `finally` and the
+ * leader's whole work has a deadline, so a failing or hanging leader leaves no stuck lock; callers
+ * also bound their own wait. A response that must not be shared (private, too large) goes to the
+ * leader's caller alone, streamed; the others are told to fetch for themselves. Nothing is persisted.
+ */
+export class Coalescer extends DurableObject<Cloudflare.Env> {
+  #inFlight = new Map<string, Promise<FillResult>>()
+  #recent = new Map<string, Recent>()
+  /** The caller's policy over this object's bindings, one Config per distinct policy (its breaker). */
+  #policies = new Map<string, { config: Config; route: CompiledRoute }>()
+
+  async fill(request: FillRequest): Promise<FillAnswer> {
+    const recent = this.#fromRecent(request, false)
+    if (recent) return { ...recent, leader: false }
+    const running = this.#inFlight.get(request.key)
+    if (running) return { ...(await running), leader: false }
+    if (this.#inFlight.size >= MAX_IN_FLIGHT)
+      return { kind: 'uncacheable', reason: 'busy', leader: true }
+
+    const { config, route } = this.#configFor(request.policy)
+    // Origin deadline plus room for the L2 re-check and the encoding: past it the leader gives up.
+    const deadline = config.origin.timeoutMs + (config.l2?.readDeadlineMs ?? 0) + 250
+    const led = withDeadline(
+      this.#lead(config, route, request),
+      deadline,
+      () => new LeaderTimeout(`no fill within ${deadline} ms`)
+    ).catch((error: unknown): Led => {
+      console.error(
+        JSON.stringify({ level: 'warn', event: 'coalescer_leader_failed', error: String(error) })
+      )
+      // Origin failures come back as results; a throw is the leader's deadline or our own bug,
+      // and a bug must not become the client's 5xx: every waiter then fetches for itself.
+      return {
+        shared:
+          error instanceof LeaderTimeout
+            ? { kind: 'failed', reason: 'timeout' }
+            : { kind: 'uncacheable', reason: 'coalescer-error' },
+      }
+    })
+    const shared = led
+      .then((result) => result.shared)
+      .finally(() => {
+        if (this.#inFlight.get(request.key) === shared) this.#inFlight.delete(request.key)
+      })
+    this.#inFlight.set(request.key, shared)
+    const result = await led
+    await shared
+    if (result.own) {
+      const { response, reason } = result.own
+      return {
+        kind: 'response',
+        reason,
+        status: response.status,
+        headers: [...response.headers],
+        body: response.body,
+        leader: true,
+      }
+    }
+    return { ...result.shared, leader: true }
+  }
+
+  /** How many keys are being filled (tests, health). */
+  async inFlight(): Promise<number> {
+    return this.#inFlight.size
+  }
+
+  #configFor(policy: FillPolicy): { config: Config; route: CompiledRoute } {
+    const id = JSON.stringify(policy)
+    let found = this.#policies.get(id)
+    if (!found) {
+      const { route, ...settings } = policy
+      const config: Config = { ...loadConfig(this.env), ...settings }
+      found = { config, route: compileRoutes([route])[0]! }
+      if (this.#policies.size >= MAX_POLICIES) this.#policies.clear()
+      this.#policies.set(id, found)
+    }
+    return found
+  }
+
+  /**
+   * A fill that finished after this caller missed is as good as one it waited on (it was concurrent
+   * with the fill). A caller that missed later, e.g. after a purge, is not served from here.
+   */
+  /**
+   * A fill that finished after this caller missed is as good as one it waited on (it was concurrent
+   * with the fill), and so is one whose L2 write has not landed yet. A caller that missed later (e.g.
+   * after a purge) is not served from here, unless L2 could not be read (then a copy younger than
+   * `memory.maxAgeMs`, the bound within which isolates honour purges made elsewhere, is served
+   * rather than a second origin fetch).
+   */
+  #fromRecent(request: FillRequest, l2Failed: boolean, config?: Config): FillResult | undefined {
+    const recent = this.#recent.get(request.key)
+    if (!recent) return undefined
+    const now = Date.now()
+    if (now - recent.filledAt > RECENT_MS || now >= recent.entry.freshUntil) {
+      this.#recent.delete(request.key)
+      return undefined
+    }
+    const newEnough = request.newerThan === undefined || recent.entry.storedAt > request.newerThan
+    const concurrent =
+      request.missedAt <= recent.filledAt ||
+      recent.storing ||
+      (l2Failed && config !== undefined && now - recent.filledAt <= config.memory.maxAgeMs)
+    return concurrent && newEnough ? recent.result : undefined
+  }
+
+  #remember(
+    key: string,
+    result: FillResult & { kind: 'entry' },
+    entry: CacheEntry,
+    storing: Promise<unknown> | undefined
+  ): void {
+    this.#recent.delete(key)
+    if (this.#recent.size >= MAX_RECENT) this.#recent.delete(this.#recent.keys().next().value!)
+    const recent: Recent = { result, entry, filledAt: Date.now(), storing: storing !== undefined }
+    this.#recent.set(key, recent)
+    void storing?.finally(() => (recent.storing = false))
+  }
+
+  async #lead(config: Config, route: CompiledRoute, request: FillRequest): Promise<Led> {
+    const headers = new Headers(request.headers as Array<[string, string]>)
+    const l2 = l2Tiers(config, request.home)
+
+    let existingIndex
+    if (l2) {
+      const found = await lookupVariant(
+        l2.stack,
+        request.primary,
+        headers,
+        config.limits.maxKeyLength
+      )
+      const entry = found.entry
+      const newEnough =
+        request.newerThan === undefined || (entry?.storedAt ?? 0) > request.newerThan
+      if (entry && Date.now() < entry.freshUntil && newEnough) {
+        const source = found.tier ?? 'L2'
+        return {
+          shared: { kind: 'entry', bytes: encodeRecord(entry), source, fwdStatus: entry.status },
+        }
+      }
+      existingIndex = found.index
+      const recent = l2.failed() ? this.#fromRecent(request, true, config) : undefined
+      if (recent) return { shared: recent }
+    }
+
+    const outcome = await fetchForCache({
+      config,
+      route,
+      path: request.path,
+      query: request.query,
+      requestHeaders: headers,
+      validators: request.validators,
+    })
+    switch (outcome.kind) {
+      case 'stored': {
+        const { entry, exchange } = outcome
+        let storing: Promise<unknown> | undefined
+        if (l2) {
+          const input = {
+            config,
+            route,
+            primary: request.primary,
+            requestHeaders: headers,
+            entry,
+            existingIndex,
+            requestTime: exchange.requestTime,
+          }
+          // L2 writes have their own deadline and never fail a fill; waiters need not wait for them.
+          storing = storeFilled(l2.stack, input).catch(() => {})
+          this.ctx.waitUntil(storing)
+        }
+        const result = {
+          kind: 'entry',
+          bytes: encodeRecord(entry),
+          source: 'origin',
+          fwdStatus: exchange.status,
+        } as const
+        this.#remember(request.key, result, entry, storing)
+        return { shared: result }
+      }
+      case 'not-modified':
+        await outcome.response.body?.cancel()
+        return {
+          shared: {
+            kind: 'not-modified',
+            headers: [...outcome.response.headers],
+            requestTime: outcome.exchange.requestTime,
+            responseTime: outcome.exchange.responseTime,
+          },
+        }
+      case 'forward': {
+        const { response, reason, body } = outcome
+        const own = { response: new Response(body, response), reason }
+        // A failing origin is not asked again by every waiter; anything else is theirs to fetch.
+        const shared: FillResult =
+          response.status >= 500
+            ? { kind: 'failed', reason: 'status', status: response.status }
+            : { kind: 'uncacheable', reason }
+        return { shared, own }
+      }
+      case 'failed': {
+        const error = outcome.error
+        if (error instanceof OriginCircuitOpen)
+          return { shared: { kind: 'failed', reason: 'circuit-open' } }
+        return { shared: { kind: 'failed', reason: isTimeout(error) ? 'timeout' : 'error' } }
+      }
+    }
+  }
+}

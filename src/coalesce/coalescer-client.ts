@@ -1,0 +1,66 @@
+import { env } from 'cloudflare:workers'
+import type { Config } from '../config/load-config'
+import { CircuitBreaker } from '../lib/circuit-breaker'
+import { withDeadline } from '../lib/with-deadline'
+import type { FillAnswer, FillRequest } from './protocol'
+import { coalescerName } from './shard'
+
+class FollowerTimeout extends Error {
+  static readonly code = 'E_COALESCE_TIMEOUT'
+}
+
+/** The Coalescer's answer, or `timeout`: the wait outlasted `coalescer.waitTimeoutMs`. */
+export type CoalesceResult = FillAnswer | { readonly kind: 'timeout' }
+
+// Coalescer objects that throw (not ones that are merely slow) are skipped for a while: the Worker
+// then fetches directly, as it would without them.
+const unavailable = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5000 })
+
+/** How long a caller waits for the leader's fill. */
+export function followerWaitMs(config: Config): number {
+  return config.coalescer.waitTimeoutMs ?? config.origin.timeoutMs + 1000
+}
+
+/**
+ * Asks the key's Coalescer object to fill it. `undefined` means "fetch for yourself": coalescing is
+ * off, the binding is missing, or the object failed (a broken Coalescer never fails a request).
+ */
+export async function askCoalescer(
+  config: Config,
+  request: FillRequest
+): Promise<CoalesceResult | undefined> {
+  const namespace = env.COALESCER
+  if (!config.coalescer.enabled || namespace === undefined) return undefined
+  if (!unavailable.allow(Date.now())) return undefined
+  const settings = config.coalescer
+  const name = coalescerName(request.primary, settings, config.l2 ? request.home : undefined)
+  const hint = request.home === undefined ? undefined : settings.locationHints[request.home]
+  const waitMs = followerWaitMs(config)
+  try {
+    const stub = namespace.get(namespace.idFromName(name), hint ? { locationHint: hint } : {})
+    const call = async (): Promise<FillAnswer> => {
+      try {
+        return (await stub.fill(request)) as FillAnswer
+      } catch (error) {
+        // An object with too many queued calls sheds load: one retry, spread out, before going direct.
+        if (!(error as { overloaded?: boolean }).overloaded) throw error
+        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80))
+        return (await stub.fill(request)) as FillAnswer
+      }
+    }
+    const answer = await withDeadline(
+      call(),
+      waitMs,
+      () => new FollowerTimeout(`no fill within ${waitMs} ms`)
+    )
+    unavailable.success()
+    return answer
+  } catch (error) {
+    if (error instanceof FollowerTimeout) return { kind: 'timeout' }
+    unavailable.failure(Date.now())
+    console.error(
+      JSON.stringify({ level: 'warn', event: 'coalescer_unavailable', name, error: String(error) })
+    )
+    return undefined
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The stampede scenarios, against any running Worker + demo origin (the simulator's local stack, the
+ * bench's targets): each returns one row of origin fetches, client-visible misses, errors and latency.
+ */
+import { unstable_readConfig } from 'wrangler'
+
+/** Where the scenario sends its requests: the Worker and the demo origin behind it. */
+export interface Target {
+  readonly workerUrl: string
+  readonly originUrl: string
+}
+
+export type Mode = 'on' | 'off'
+export type Scenario = 'stampede' | 'expiry' | 'origin-down'
+export const SCENARIOS: readonly Scenario[] = ['stampede', 'expiry', 'origin-down']
+
+export interface Row {
+  scenario: Scenario
+  mode: Mode
+  requests: number
+  originFetches: number
+  misses: number
+  errors: number
+  p50: number
+  p99: number
+  max: number
+  note: string
+}
+
+/** wrangler.toml's CACHE_CONFIG with /sim/** cached for 1 s by route, protection on or off. */
+export function cacheConfig(mode: Mode): string {
+  const config = structuredClone(
+    unstable_readConfig({ config: 'wrangler.toml' }).vars.CACHE_CONFIG
+  ) as Record<string, unknown>
+  const on = mode === 'on'
+  const route = {
+    pattern: '/echo/sim/**',
+    ttl: 1,
+    staleWhileRevalidate: on ? 30 : 0,
+    staleIfError: on ? 300 : 0,
+  }
+  config.routes = [route, ...(config.routes as unknown[])]
+  config.coalescer = { enabled: on }
+  config.xfetch = { enabled: on }
+  config.negativeCache = { ttlSeconds: on ? 10 : 0 }
+  config.origin = { breaker: { enabled: on } }
+  return JSON.stringify(config)
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+interface Sample {
+  ms: number
+  status: number
+  cacheStatus: string
+}
+
+async function get(url: string): Promise<Sample> {
+  const started = performance.now()
+  try {
+    const response = await fetch(url)
+    await response.arrayBuffer()
+    return {
+      ms: performance.now() - started,
+      status: response.status,
+      cacheStatus: response.headers.get('cache-status') ?? '',
+    }
+  } catch {
+    return { ms: performance.now() - started, status: 0, cacheStatus: '' }
+  }
+}
+
+async function originControl(stack: Target, path: string, body: unknown): Promise<void> {
+  const response = await fetch(`${stack.originUrl}/__origin/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  await response.arrayBuffer()
+}
+
+async function originFetches(stack: Target, prefix: string): Promise<number> {
+  const stats = (await (await fetch(`${stack.originUrl}/__origin/stats`)).json()) as {
+    byPath: Record<string, number>
+  }
+  return Object.entries(stats.byPath)
+    .filter(([path]) => path.startsWith(prefix))
+    .reduce((sum, [, count]) => sum + count, 0)
+}
+
+function summarise(
+  scenario: Scenario,
+  mode: Mode,
+  samples: Sample[],
+  fetches: number,
+  note: string
+): Row {
+  const sorted = samples.map((s) => s.ms).sort((a, b) => a - b)
+  return {
+    scenario,
+    mode,
+    requests: samples.length,
+    originFetches: fetches,
+    misses: samples.filter((s) => !/; hit;/.test(s.cacheStatus)).length,
+    errors: samples.filter((s) => s.status === 0 || s.status >= 500).length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? 0,
+    note,
+  }
+}
+
+/** N concurrent requests for one cold key. */
+export async function stampede(stack: Target, mode: Mode): Promise<Row> {
+  const n = 1000
+  await originControl(stack, 'latency', { ms: 200 })
+  // Fresh for 60 s (the origin says so): only the cold miss can reach the origin.
+  const prefix = `/echo/stampede-${mode}`
+  const url = `${stack.workerUrl}${prefix}?h-cache-control=max-age%3D60`
+  const samples = await Promise.all(Array.from({ length: n }, () => get(url)))
+  const collapsed = samples.filter((s) => s.cacheStatus.includes('collapsed')).length
+  if (process.env.SIM_VERBOSE) {
+    const tally: Record<string, number> = {}
+    for (const s of samples) {
+      const key = s.cacheStatus.replace(/ttl=-?\d+/, 'ttl=N')
+      tally[key] = (tally[key] ?? 0) + 1
+    }
+    console.log(tally)
+  }
+  return summarise(
+    'stampede',
+    mode,
+    samples,
+    await originFetches(stack, prefix),
+    `${n} concurrent, origin 200 ms, ${collapsed} collapsed`
+  )
+}
+
+/** A hot key under steady load across many 1 s expiries. */
+export async function expiry(stack: Target, mode: Mode): Promise<Row> {
+  await originControl(stack, 'latency', { ms: 100 })
+  const prefix = `/echo/sim/hot-${mode}`
+  const url = `${stack.workerUrl}${prefix}`
+  await get(url)
+  const samples: Sample[] = []
+  const seconds = 10
+  const until = Date.now() + seconds * 1000
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (Date.now() < until) samples.push(await get(url))
+    })
+  )
+  return summarise(
+    'expiry',
+    mode,
+    samples,
+    await originFetches(stack, prefix),
+    `20 clients for ${seconds} s, TTL 1 s, origin 100 ms`
+  )
+}
+
+/** 20 keys under load; the origin starts failing 2 s in, for 6 s. */
+export async function originDown(stack: Target, mode: Mode): Promise<Row> {
+  await originControl(stack, 'latency', { ms: 50 })
+  const prefix = `/echo/sim/down-${mode}-`
+  const urls = Array.from({ length: 20 }, (_, i) => `${stack.workerUrl}${prefix}${i}`)
+  await Promise.all(urls.map(get))
+  const before = await originFetches(stack, prefix)
+  const samples: Sample[] = []
+  const started = Date.now()
+  const until = started + 8000
+  let down: number | undefined
+  const killer = setTimeout(() => {
+    void originControl(stack, 'fail', { mode: 'error' }).then(async () => {
+      down = await originFetches(stack, prefix)
+    })
+  }, 2000)
+  await Promise.all(
+    Array.from({ length: 20 }, async (_, client) => {
+      let i = client
+      while (Date.now() < until) samples.push(await get(urls[i++ % urls.length]!))
+    })
+  )
+  clearTimeout(killer)
+  const after = await originFetches(stack, prefix)
+  await originControl(stack, 'fail', { mode: 'off' })
+  const whileDown = down === undefined ? 0 : after - down
+  return summarise(
+    'origin-down',
+    mode,
+    samples,
+    after - before,
+    `20 keys, origin failing after 2 s; origin calls while down: ${whileDown}`
+  )
+}
+
+export const RUN: Record<Scenario, (stack: Target, mode: Mode) => Promise<Row>> = {
+  stampede,
+  expiry,
+  'origin-down': originDown,
+}
