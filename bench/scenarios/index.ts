@@ -1,7 +1,9 @@
 import type { Scenario } from '../lib/types'
 import { l1Hit } from './l1-hit'
 import { l2 } from './l2'
+import { purge } from './purge'
 import { rateLimit } from './rate-limit'
+import { stampedeScenario } from './stampede'
 
 /** Every scenario, in the order `npm run bench` runs them. Add new ones here. */
-export const scenarios: readonly Scenario[] = [l1Hit, l2, rateLimit]
+export const scenarios: readonly Scenario[] = [l1Hit, l2, purge, rateLimit, stampedeScenario]

@@ -26,6 +26,18 @@ export interface TierStack extends CacheTier {
   probe(key: string): Promise<TierHealth[]>
 }
 
+/**
+ * What the purge view (src/purge/) asks of reads: the first `near` tiers (memory, L1) only answer
+ * while `trustNear()` (the view is within its bound), and every copy found passes `check`, which
+ * returns it, a softened copy, or undefined when a purge made after it matches (a refused near copy
+ * is deleted from its tier).
+ */
+export interface ReadGuard {
+  readonly near: number
+  trustNear(): boolean
+  check(key: string, record: StoredRecord, near: boolean): StoredRecord | undefined
+}
+
 export interface TierStackOptions {
   /**
    * Where copies into nearer tiers go: awaited when omitted; given `waitUntil`, a hit from a far tier
@@ -34,6 +46,7 @@ export interface TierStackOptions {
   readonly defer?: (work: Promise<unknown>) => void
   /** As in storeVariant: how long a copy made from a far hit keeps a stale, revalidatable entry. */
   readonly retainStaleMs?: number
+  readonly guard?: ReadGuard
 }
 
 /** Until when a copy of `record` may be kept. */
@@ -46,11 +59,13 @@ export function createTierStack(
   options: TierStackOptions = {}
 ): TierStack {
   const name = tiers.map((tier) => tier.name).join('+')
-  const { defer, retainStaleMs = 0 } = options
+  const { defer, retainStaleMs = 0, guard } = options
   return {
     name,
     async read(key) {
-      for (let i = 0; i < tiers.length; i++) {
+      // A purge view older than its bound makes the near tiers unknown: the read starts further out.
+      const first = guard && !guard.trustNear() ? Math.min(guard.near, tiers.length - 1) : 0
+      for (let i = first; i < tiers.length; i++) {
         const tier = tiers[i]!
         let hit: TierHit | undefined
         try {
@@ -64,6 +79,19 @@ export function createTierStack(
           continue
         }
         if (hit === undefined) continue
+        if (guard) {
+          const near = i < guard.near
+          const allowed = guard.check(key, hit.record, near)
+          if (allowed === undefined) {
+            if (near) {
+              const dropping = tier.delete(key).catch(() => false)
+              if (defer) defer(dropping)
+              else await dropping
+            }
+            continue
+          }
+          if (allowed !== hit.record) hit = { record: allowed, tier: hit.tier }
+        }
         const record = hit.record
         const until = keepUntil(record, retainStaleMs)
         const copies = tiers.slice(0, i).map((nearer) => setQuietly(nearer, key, record, until))

@@ -39,6 +39,9 @@ export interface CounterLabels {
   negative_hits_total: Record<never, never>
   rate_limited_total: Record<never, never>
   purges_total: Record<never, never>
+  purge_refused_total: Record<never, never>
+  purge_view_stale_total: { action: 'l2' | 'served' }
+  purge_replays_total: Record<never, never>
   l2_failovers_total: { from: string; to: string }
   l2_degraded_total: { operation: 'read' | 'write' }
   breaker_transitions_total: { region: string; state: BreakerState }
@@ -91,6 +94,18 @@ export const COUNTERS: { readonly [N in CounterName]: MetricSpec<CounterLabels[N
   negative_hits_total: { help: 'Requests answered from a cached negative entry.', labels: [] },
   rate_limited_total: { help: 'Requests refused with 429 by the rate limiter.', labels: [] },
   purges_total: { help: 'Purge requests applied (POST /_cache/purge answered 2xx).', labels: [] },
+  purge_refused_total: {
+    help: 'Cached copies refused because a later purge matches them (the purge view).',
+    labels: [],
+  },
+  purge_view_stale_total: {
+    help: 'Reads made while the purge view was older than its bound: l2 (memory and L1 skipped), served (every region down).',
+    labels: ['action'],
+  },
+  purge_replays_total: {
+    help: 'Purges replayed into a region whose log lacked them (it was down when they were made).',
+    labels: [],
+  },
   l2_failovers_total: {
     help: 'L2 reads answered by another region after the nearest failed or timed out.',
     labels: ['from', 'to'],

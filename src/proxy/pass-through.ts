@@ -1,9 +1,10 @@
-import { invalidateUrl } from '../cache/invalidate'
+import { primaryKeyForUrl } from '../cache/invalidate'
 import type { ForwardReason } from '../http/cache-status'
 import { fetchOrigin, originUrlFor, passThroughHeaders } from '../origin/origin-request'
 import type { ProxyContext } from './context'
 import { forwardResponse } from './respond'
 import { originFailure } from './origin-failure'
+import { purgeScopeOf } from './request-tiers'
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const WITHOUT_BODY = new Set(['GET', 'HEAD'])
@@ -69,5 +70,20 @@ async function invalidateTouched(url: URL, headers: Headers, ctx: ProxyContext):
       // An unparsable Location names nothing we store.
     }
   }
-  await Promise.all(targets.map((target) => invalidateUrl(target, ctx.config, ctx.tiers)))
+  const keys = targets.flatMap((target) => primaryKeyForUrl(target, ctx.config) ?? [])
+  if (keys.length === 0) return
+  const purging = purgeScopeOf(ctx.tiers)
+  if (purging === undefined) {
+    await Promise.all(keys.map((key) => ctx.tiers.delete(key)))
+    return
+  }
+  // The same path as the purge API: this colo at once, every region's log and L2 before we answer.
+  const { outcomes } = await purging.scope.publish(
+    { keys, tags: [], prefixes: [], soft: false },
+    purging.home
+  )
+  if (outcomes.length > 0 && outcomes.every((outcome) => !outcome.ok))
+    throw new Error(
+      `no region recorded the invalidation: ${outcomes.map((o) => o.error).join('; ')}`
+    )
 }

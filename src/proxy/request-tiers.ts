@@ -5,6 +5,8 @@ import { createTierStack, type TierStack } from '../cache/tier-stack'
 import type { Config } from '../config/load-config'
 import { clientLocation, type ClientLocation } from '../l2/client-location'
 import { createRegionalL2, type L2Events, type RegionalL2 } from '../l2/regional-l2'
+import { PurgeLog } from '../purge/purge-log'
+import { PurgeScope } from '../purge/purge-scope'
 
 /** What an isolate keeps between requests, per Config. Every map is bounded. */
 interface IsolateTiers {
@@ -13,6 +15,10 @@ interface IsolateTiers {
   /** L1 per (simulated) colo and Worker origin: the Cache API is per zone. */
   readonly l1: Map<string, CacheTier>
   readonly l2: RegionalL2 | undefined
+  /** The regions' purge logs (with L2). */
+  readonly log: PurgeLog | undefined
+  /** Purge view per (simulated) colo and Worker origin, as L1: each colo learns purges on its own. */
+  readonly purges: Map<string, PurgeScope>
 }
 
 export interface RequestTiers {
@@ -28,7 +34,8 @@ function isolateTiersFor(config: Config, events: L2Events | undefined): IsolateT
   let tiers = isolateTiers.get(config)
   if (!tiers) {
     const l2 = config.l2 && createRegionalL2(config.l2, { simulation: config.simulation, events })
-    tiers = { memory: new Map(), l1: new Map(), l2 }
+    const log = l2 && new PurgeLog(l2, config.l2!.keyPrefix, config.purge)
+    tiers = { memory: new Map(), l1: new Map(), l2, log, purges: new Map() }
     isolateTiers.set(config, tiers)
   }
   return tiers
@@ -47,7 +54,10 @@ function l1For(config: Config, tiers: IsolateTiers, colo: string, origin: string
   const id = `${colo} ${origin}`
   let l1 = tiers.l1.get(id)
   if (!l1) {
-    if (tiers.l1.size >= MAX_L1) tiers.l1.clear()
+    if (tiers.l1.size >= MAX_L1) {
+      tiers.l1.clear()
+      tiers.purges.clear()
+    }
     // A simulated colo gets a cache of its own, as a real colo has.
     l1 = createCacheApiTier(colo === '' ? config.cacheName : `${config.cacheName}:${colo}`, origin)
     tiers.l1.set(id, l1)
@@ -73,16 +83,47 @@ export function requestTiers(
   const memory = memoryFor(config, tiers, colo)
   const stack: CacheTier[] = memory ? [memory] : []
   stack.push(l1For(config, tiers, colo, origin))
+  const purges = purgeScopeFor(config, tiers, `${colo} ${origin}`, stack)
   if (tiers.l2 && location) {
     stack.push(tiers.l2.tierFor(location.home))
     const probing = tiers.l2.refreshEstimates(location.home)
     if (probing) waitUntil(probing)
+    // The purge view is refreshed off the hot path: a due poll runs after the response.
+    const polling = purges.poll(location.home)
+    if (polling) waitUntil(polling)
   }
+  const near = memory ? 2 : 1
+  const requestStack = createTierStack(stack, {
+    defer: waitUntil,
+    retainStaleMs: config.retainStaleSeconds * 1000,
+    guard: purges.guard(near),
+  })
+  scopes.set(requestStack, { scope: purges, home: location?.home })
   return {
-    tiers: createTierStack(stack, {
-      defer: waitUntil,
-      retainStaleMs: config.retainStaleSeconds * 1000,
-    }),
+    tiers: requestStack,
     l2: tiers.l2 && location && { regional: tiers.l2, location },
   }
+}
+
+function purgeScopeFor(
+  config: Config,
+  tiers: IsolateTiers,
+  id: string,
+  near: readonly CacheTier[]
+): PurgeScope {
+  let scope = tiers.purges.get(id)
+  if (!scope) {
+    scope = new PurgeScope(config.purge, [...near], tiers.log, tiers.l2?.router)
+    tiers.purges.set(id, scope)
+  }
+  return scope
+}
+
+const scopes = new WeakMap<TierStack, { scope: PurgeScope; home: string | undefined }>()
+
+/** The purge scope (this colo's view and near tiers) behind a request's tier stack, and its home region. */
+export function purgeScopeOf(
+  tiers: TierStack
+): { scope: PurgeScope; home: string | undefined } | undefined {
+  return scopes.get(tiers)
 }

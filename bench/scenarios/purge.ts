@@ -1,0 +1,184 @@
+/**
+ * DESIGN.md §6, purge row: propagation from the purge API's answer until no region and no colo
+ * serves the old content. Three simulated regions at the real latency matrix; six simulated colos
+ * (two per region), each with its own memory tier, L1 and purge view. Each purge (by tag, URL or
+ * prefix, in turn) targets an entry that every colo holds; right after the API answers, every colo
+ * asks for it in a closed loop until it has seen new content three times in a row. The propagation
+ * of one purge is when the last old answer (anywhere) arrived.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startRegions } from '../../tools/regions'
+import { percentile } from '../lib/load'
+import { EDGE_CACHE, startTarget } from '../lib/targets'
+import type { BenchContext, Scenario, ScenarioResult } from '../lib/types'
+
+const COLOS = ['IAD', 'EWR', 'LHR', 'CDG', 'BOM', 'SIN'] as const
+const PURGES_PER_ROUND = 20
+const BATCH = 10
+const KINDS = ['tag', 'url', 'prefix'] as const
+type Kind = (typeof KINDS)[number]
+
+async function get(url: string, colo: string): Promise<{ body: string; cacheStatus: string }> {
+  const response = await fetch(url, { headers: { 'x-sim-colo': colo } })
+  return { body: await response.text(), cacheStatus: response.headers.get('cache-status') ?? '' }
+}
+
+interface Sample {
+  kind: Kind
+  /** Purge API round trip. */
+  apiMs: number
+  /** From the API's answer to the last old answer (0: none after the answer). */
+  propagationMs: number
+  oldAnswers: number
+  /** The colo and Cache-Status of the last old answer. */
+  last?: string
+}
+
+async function measure(
+  ctx: BenchContext,
+  workerUrl: string,
+  round: number,
+  batch: number
+): Promise<Sample[]> {
+  const groups = Array.from({ length: BATCH }, (_, i) => {
+    const group = `purge-bench-${round}-${batch}-${i}`
+    const tag = `${group}-tag`
+    const query = `h-cache-control=${encodeURIComponent('public, max-age=3600')}&h-surrogate-key=${tag}`
+    return { group, tag, path: `/echo/${group}/item?${query}`, kind: KINDS[i % KINDS.length]! }
+  })
+  // Fill: every colo holds the entry (memory/L1), every region's L2 too.
+  const old = new Map<string, Set<string>>()
+  for (const { path } of groups) {
+    const bodies = new Set<string>()
+    for (const colo of COLOS) bodies.add((await get(`${workerUrl}${path}`, colo)).body)
+    old.set(path, bodies)
+  }
+  await sleep(300) // fills reach L2 in the background
+  for (const { path } of groups) {
+    for (const colo of COLOS) {
+      const answer = await get(`${workerUrl}${path}`, colo)
+      if (!/; hit;/.test(answer.cacheStatus)) throw new Error(`${path} not cached at ${colo}`)
+      old.get(path)!.add(answer.body)
+    }
+  }
+  // Older than the coalescer's recent-fill window (memory.maxAgeMs): only the tiers hold them.
+  await sleep(1100)
+  const samples: Sample[] = []
+  for (const { group, tag, path, kind } of groups) {
+    const body =
+      kind === 'tag'
+        ? { tags: [tag] }
+        : kind === 'url'
+          ? { urls: [path] }
+          : { prefixes: [`/echo/${group}/`] }
+    const sent = performance.now()
+    const response = await fetch(`${workerUrl}/_cache/purge`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ctx.adminToken}`,
+        'content-type': 'application/json',
+        'x-sim-colo': 'LHR',
+      },
+      body: JSON.stringify(body),
+    })
+    await response.arrayBuffer()
+    const answered = performance.now()
+    if (response.status !== 200) throw new Error(`purge answered ${response.status}`)
+    const bodies = old.get(path)!
+    let lastOld = answered
+    let oldAnswers = 0
+    let last: string | undefined
+    await Promise.all(
+      COLOS.map(async (colo) => {
+        let fresh = 0
+        const deadline = answered + 5000
+        while (fresh < 3 && performance.now() < deadline) {
+          const answer = await get(`${workerUrl}${path}`, colo)
+          if (bodies.has(answer.body)) {
+            fresh = 0
+            oldAnswers++
+            if (performance.now() > lastOld) last = `${colo} ${answer.cacheStatus}`
+            lastOld = Math.max(lastOld, performance.now())
+          } else fresh++
+        }
+      })
+    )
+    samples.push({
+      kind,
+      apiMs: answered - sent,
+      propagationMs: lastOld - answered,
+      oldAnswers,
+      last,
+    })
+  }
+  return samples
+}
+
+export const purge: Scenario = {
+  name: 'purge',
+  description: 'purge propagation to every region and every colo (tag, URL, prefix purges)',
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const regions = await ctx.step('start regions', 60_000, () => startRegions({ latencyScale: 1 }))
+    ctx.defer(() => regions.stop())
+    const worker = await startTarget(ctx, EDGE_CACHE, {
+      L2_REGIONS: regions.l2RegionsJson,
+      SIMULATION: '1',
+    })
+    ctx.origin.state.setLatency(20)
+    ctx.defer(() => ctx.origin.state.setLatency(200))
+    const samples: Sample[] = []
+    for (let round = 0; round < ctx.settings.rounds; round++) {
+      for (let batch = 0; batch < PURGES_PER_ROUND / BATCH; batch++) {
+        samples.push(
+          ...(await ctx.step(`round ${round} batch ${batch}`, 120_000, () =>
+            measure(ctx, worker.url, round, batch)
+          ))
+        )
+      }
+    }
+    const stats = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b)
+      return {
+        n: sorted.length,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        max: sorted.at(-1) ?? 0,
+      }
+    }
+    const rows = [
+      { what: 'propagation, all purges', ...stats(samples.map((s) => s.propagationMs)) },
+      ...KINDS.map((kind) => ({
+        what: `propagation, by ${kind}`,
+        ...stats(samples.filter((s) => s.kind === kind).map((s) => s.propagationMs)),
+      })),
+      { what: 'purge API answer (LHR)', ...stats(samples.map((s) => s.apiMs)) },
+    ]
+    const all = rows[0]!
+    const failures: string[] = []
+    if (all.p99 > 250)
+      failures.push(`purge propagation p99 ${all.p99.toFixed(0)} ms (goal ≤ 250 ms)`)
+    const fmt = (value: number) => value.toFixed(1)
+    return {
+      title: 'Purge propagation (three simulated regions, real latency matrix, six colos)',
+      columns: [
+        { key: 'what', label: 'measurement' },
+        { key: 'n', label: 'purges' },
+        { key: 'p50', label: 'p50 ms', format: fmt },
+        { key: 'p99', label: 'p99 ms', format: fmt },
+        { key: 'max', label: 'max ms', format: fmt },
+      ],
+      rows,
+      notes: [
+        `${samples.length} purges; after each answer, ${COLOS.join('/')} read the entry in closed loops until each saw new content 3 times in a row; propagation = the last old answer after the API's answer (goal p99 ≤ 250 ms).`,
+        `Slowest: ${[...samples]
+          .sort((a, b) => b.propagationMs - a.propagationMs)
+          .slice(0, 3)
+          .map((s) => `${s.propagationMs.toFixed(0)} ms (${s.kind}, last old answer ${s.last})`)
+          .join('; ')}.`,
+        `Old answers seen after the API answered: ${samples.reduce((sum, s) => sum + s.oldAnswers, 0)} in total (each colo's view learns the purge from its nearest region's log, polled every purge.pollIntervalMs = 100 ms; the purging colo knows at once).`,
+      ],
+      failures,
+      data: { samples },
+    }
+  },
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import type { CacheEntry } from '../../src/cache/entry'
+import { createMemoryTier } from '../../src/cache/memory-tier'
+import { createTierStack } from '../../src/cache/tier-stack'
+import { PurgeScope } from '../../src/purge/purge-scope'
+import { purgeRequestSchema } from '../../src/admin/admin-routes'
+
+const tier = (name: string) => ({
+  ...createMemoryTier({ maxEntries: 100, maxBytes: 1 << 20, maxAgeMs: 60_000 }),
+  name,
+})
+
+function entry(storedAt: number, tags: string[] = []): CacheEntry {
+  return {
+    kind: 'response',
+    status: 200,
+    headers: [],
+    body: new TextEncoder().encode('x'),
+    storedAt,
+    initialAgeSec: 0,
+    freshUntil: storedAt + 60_000,
+    staleWhileRevalidateUntil: storedAt + 60_000,
+    staleIfErrorUntil: storedAt + 60_000,
+    mustRevalidate: false,
+    etag: undefined,
+    lastModified: undefined,
+    tags,
+    fetchMs: 0,
+  }
+}
+
+const settings = {
+  boundMs: 1000,
+  pollIntervalMs: 100,
+  horizonSeconds: 3600,
+  maxLogEntries: 1000,
+  maxScanKeys: 1000,
+}
+
+describe('the purge view on the read path', () => {
+  it('refuses and deletes a near copy made before a tag purge, then reads the far tier', async () => {
+    const near = tier('near')
+    const far = tier('far')
+    const scope = new PurgeScope(settings, [near], undefined, undefined)
+    const stack = createTierStack([near, far], { guard: scope.guard(1) })
+    const old = entry(Date.now() - 10, ['t'])
+    await near.set('/a', old, Date.now() + 60_000)
+    await scope.publish({ keys: [], tags: ['t'], prefixes: [], soft: false }, undefined)
+    await far.set('/a', entry(Date.now() + 5, ['t']), Date.now() + 60_000)
+    expect((await stack.read('/a'))?.tier).toBe('far')
+    expect(await near.get('/a')).not.toBe(old)
+  })
+
+  it('skips the near tiers while the view is older than the bound', async () => {
+    const near = tier('near')
+    const far = tier('far')
+    const scope = new PurgeScope(settings, [near], undefined, undefined)
+    const stack = createTierStack([near, far], { guard: scope.guard(1) })
+    await near.set('/a', entry(Date.now()), Date.now() + 60_000)
+    await far.set('/a', entry(Date.now()), Date.now() + 60_000)
+    expect((await stack.read('/a'))?.tier).toBe('near')
+    scope.view.freshAt = Date.now() - 5000
+    expect((await stack.read('/a'))?.tier).toBe('far')
+  })
+})
+
+describe('purge request body', () => {
+  it('takes any mix and refuses what is unknown, empty, too many or mistyped', () => {
+    expect(
+      purgeRequestSchema.safeParse({ tags: ['a'], prefixes: ['/p/'], soft: true }).success
+    ).toBe(true)
+    for (const bad of [
+      {},
+      { tags: [] },
+      { tags: ['a'], extra: 1 },
+      { tags: Array.from({ length: 10_000 }, () => 'a') },
+      { keys: 'k' },
+      { prefixes: ['p'] },
+      { urls: ['/a'], soft: 'yes' },
+    ])
+      expect(purgeRequestSchema.safeParse(bad).success, JSON.stringify(bad).slice(0, 40)).toBe(
+        false
+      )
+  })
+})
