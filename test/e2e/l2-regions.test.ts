@@ -5,33 +5,18 @@
  * LHR/CDG/FRA eu-west, BOM/SIN ap-south. Every colo has its own L1; the colos of a region share its L2.
  */
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { getAt, originFetches, regionsFrom, settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
-const originUrl = inject('originUrl')
 const adminToken = inject('adminToken')
 const controlUrl = inject('regionsControlUrl')
-
-interface Probe {
-  region: string
-  ok: boolean
-  state: 'closed' | 'open' | 'half-open'
-}
 
 const run = crypto.randomUUID().slice(0, 8)
 let n = 0
 /** A fresh cacheable URL: nothing of it is in any tier yet. */
 const freshPath = () => `/echo/l2-${run}-${++n}?h-cache-control=max-age%3D300`
 
-async function get(path: string, colo: string) {
-  const response = await fetch(`${workerUrl}${path}`, { headers: { 'x-sim-colo': colo } })
-  const body = await response.text()
-  return { status: response.status, cacheStatus: response.headers.get('cache-status') ?? '', body }
-}
-
-async function originFetches(): Promise<number> {
-  const stats = (await (await fetch(`${originUrl}/__origin/stats`)).json()) as { fetches: number }
-  return stats.fetches
-}
+const get = getAt
 
 async function control(path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${controlUrl}${path}`, {
@@ -41,24 +26,6 @@ async function control(path: string, body?: unknown): Promise<void> {
   })
   expect(response.status, `${path}: ${await response.clone().text()}`).toBe(200)
   await response.arrayBuffer()
-}
-
-async function regionsFrom(colo: string): Promise<Probe[]> {
-  const response = await fetch(`${workerUrl}/_cache/health`, {
-    headers: { authorization: `Bearer ${adminToken}`, 'x-sim-colo': colo },
-  })
-  const health = (await response.json()) as { l2?: { regions: Probe[] } }
-  return health.l2?.regions ?? []
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
 }
 
 beforeEach(async () => {
@@ -74,8 +41,9 @@ beforeEach(async () => {
 })
 
 afterAll(async () => {
-  await control('/regions/reset')
-})
+  // Leave a healthy geography to the next file.
+  await settleRegions()
+}, 30_000)
 
 describe('L2 regions (e2e)', () => {
   it('an L1 miss in another colo of the region is an L2 hit from that region, without the origin', async () => {

@@ -4,6 +4,7 @@
  * LHR/CDG/FRA eu-west, BOM/SIN ap-south.
  */
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { getAt, originFetches, settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const originUrl = inject('originUrl')
@@ -26,16 +27,7 @@ function freshPath(group: string, tag: string): string {
   return `/echo/purge-${run}-${group}/${++n}?${query}`
 }
 
-async function get(path: string, colo: string) {
-  const response = await fetch(`${workerUrl}${path}`, { headers: { 'x-sim-colo': colo } })
-  const body = await response.text()
-  return { status: response.status, cacheStatus: response.headers.get('cache-status') ?? '', body }
-}
-
-async function originFetches(): Promise<number> {
-  const stats = (await (await fetch(`${originUrl}/__origin/stats`)).json()) as { fetches: number }
-  return stats.fetches
-}
+const get = getAt
 
 async function post(url: string, body?: unknown, headers: Record<string, string> = {}) {
   return fetch(url, {
@@ -58,16 +50,6 @@ async function purge(body: unknown, token: string | null = adminToken) {
     token === null ? {} : { authorization: `Bearer ${token}`, 'x-sim-colo': 'LHR' }
   )
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -94,17 +76,8 @@ beforeEach(async () => {
 afterAll(async () => {
   await control('/regions/reset')
   await origin('fail', { mode: 'off' })
-  // Leave a healthy geography to the next file: every breaker of this isolate closed, and a
-  // breaker cooldown (l2.breaker.cooldownMs) for other isolates (the coalescer's) that called the
-  // stopped region to let a trial through.
-  await until('every breaker closed', async () => {
-    const response = await fetch(`${workerUrl}/_cache/health`, {
-      headers: { authorization: `Bearer ${adminToken}`, 'x-sim-colo': 'SIN' },
-    })
-    const health = (await response.json()) as { l2?: { regions: { state: string }[] } }
-    return health.l2?.regions.every((region) => region.state === 'closed') ? true : undefined
-  })
-  await sleep(5000)
+  // Leave a healthy geography to the next file.
+  await settleRegions()
 }, 30_000)
 
 describe('purges (e2e)', () => {

@@ -2,18 +2,14 @@
  * Stampede protection on the running stack (wrangler dev, three simulated L2 regions, the demo
  * origin): the Coalescer objects are real Durable Objects behind real RPC, one per (region, shard).
  */
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { getAt, settleRegions } from './simulated-client'
 
-const workerUrl = inject('workerUrl')
 const originUrl = inject('originUrl')
 
 const run = crypto.randomUUID().slice(0, 8)
 
-async function get(path: string, colo: string) {
-  const response = await fetch(`${workerUrl}${path}`, { headers: { 'x-sim-colo': colo } })
-  const body = await response.text()
-  return { status: response.status, cacheStatus: response.headers.get('cache-status') ?? '', body }
-}
+const get = getAt
 
 async function fetchesOf(path: string): Promise<number> {
   const stats = (await (await fetch(`${originUrl}/__origin/stats`)).json()) as {
@@ -31,6 +27,8 @@ async function originLatency(ms: number): Promise<void> {
   await response.arrayBuffer()
 }
 
+// Earlier files stop regions: start from a healthy geography, or failover would mix the domains.
+beforeAll(settleRegions, 30_000)
 afterAll(() => originLatency(20))
 
 describe('stampede protection on the local stack', () => {

@@ -94,3 +94,8 @@ export function envWithConfig(patch: (config: Record<string, unknown>) => void):
   patch(config)
   return { ...env, CACHE_CONFIG: config }
 }
+
+/** The response's Cache-Status field ('' when absent). */
+export function cacheStatus(response: Response): string {
+  return response.headers.get('cache-status') ?? ''
+}

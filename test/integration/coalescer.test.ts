@@ -2,6 +2,7 @@ import { env, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { coalescerName } from '../../src/coalesce/shard'
 import {
+  cacheStatus,
   echo,
   envWithConfig,
   json,
@@ -10,10 +11,6 @@ import {
   send,
   sleep,
 } from '../helpers/worker'
-
-function cacheStatus(response: Response): string {
-  return response.headers.get('cache-status') ?? ''
-}
 
 // Origin deadline 300 ms, followers give up after 600 ms: a hanging origin is noticed quickly. A new
 // env per test: each gets its own config, hence its own origin breaker.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  cacheStatus,
   echo,
   envWithConfig,
   json,
@@ -8,10 +9,6 @@ import {
   send,
   sleep,
 } from '../helpers/worker'
-
-function cacheStatus(response: Response): string {
-  return response.headers.get('cache-status') ?? ''
-}
 
 describe('origin circuit breaker', () => {
   it('origin down: every key within stale-if-error is served, origin calls limited to the breaker', async () => {
