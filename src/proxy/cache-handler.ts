@@ -137,8 +137,24 @@ function refreshInBackground(
   ctx.waitUntil(work)
 }
 
-function canServeStaleOnError(entry: CacheEntry, now: number): boolean {
-  return !entry.mustRevalidate && now < entry.staleIfErrorUntil
+/**
+ * Serves `stale` when the origin failed and the copy is within stale-if-error (never for
+ * must-revalidate copies); undefined otherwise, so the caller answers with the failure.
+ */
+function serveStaleOnError(
+  req: CacheRequest,
+  stale: CacheEntry | undefined,
+  status: { fwd: ForwardReason; fwdStatus?: number; collapsed?: boolean },
+  now: number,
+  ctx: ProxyContext
+): Response | undefined {
+  if (!stale || stale.mustRevalidate || now >= stale.staleIfErrorUntil) return undefined
+  const cacheStatus: CacheStatus = {
+    ...status,
+    ttl: remainingTtl(stale, now),
+    detail: 'stale-if-error',
+  }
+  return serve(req, stale, cacheStatus, now, ctx)
 }
 
 function forwardReason(found: Found, stale: CacheEntry | undefined): ForwardReason {
@@ -278,30 +294,23 @@ function fromCoalescer(
     case 'timeout': {
       const reason = answer.kind === 'timeout' ? 'timeout' : answer.reason
       const status = answer.kind === 'failed' ? answer.status : undefined
-      const now = Date.now()
-      if (stale && canServeStaleOnError(stale, now)) {
-        const cacheStatus: CacheStatus = {
-          fwd: 'stale',
-          fwdStatus: status,
-          ttl: remainingTtl(stale, now),
-          collapsed,
-          detail: 'stale-if-error',
-        }
-        return serve(req, stale, cacheStatus, now, ctx)
-      }
-      return failureResponse(reason, config.statusName, fwd, status, collapsed)
+      const served = serveStaleOnError(
+        req,
+        stale,
+        { fwd: 'stale', fwdStatus: status, collapsed },
+        Date.now(),
+        ctx
+      )
+      return served ?? failureResponse(reason, config.statusName, fwd, status, collapsed)
     }
     case 'response': {
-      const now = Date.now()
-      if (stale && answer.status >= 500 && canServeStaleOnError(stale, now)) {
+      const served =
+        answer.status >= 500
+          ? serveStaleOnError(req, stale, { fwd, fwdStatus: answer.status }, Date.now(), ctx)
+          : undefined
+      if (served) {
         void answer.body?.cancel().catch(() => {})
-        const status: CacheStatus = {
-          fwd,
-          fwdStatus: answer.status,
-          ttl: remainingTtl(stale, now),
-          detail: 'stale-if-error',
-        }
-        return serve(req, stale, status, now, ctx)
+        return served
       }
       const response = new Response(answer.body, {
         status: answer.status,
@@ -343,17 +352,8 @@ async function fetchDirect(
     admitted: true,
   })
   if (outcome.kind === 'failed') {
-    const now = Date.now()
-    if (stale && canServeStaleOnError(stale, now)) {
-      return serve(
-        req,
-        stale,
-        { fwd: 'stale', ttl: remainingTtl(stale, now), detail: 'stale-if-error' },
-        now,
-        ctx
-      )
-    }
-    return originFailure(outcome.error, config.statusName, fwd)
+    const served = serveStaleOnError(req, stale, { fwd: 'stale' }, Date.now(), ctx)
+    return served ?? originFailure(outcome.error, config.statusName, fwd)
   }
 
   const { exchange } = outcome
@@ -383,15 +383,13 @@ async function fetchDirect(
     return serve(req, entry, status, responseTime, ctx)
   }
   if (outcome.kind === 'forward') {
-    if (stale && exchange.status >= 500 && canServeStaleOnError(stale, responseTime)) {
+    const served =
+      exchange.status >= 500
+        ? serveStaleOnError(req, stale, { fwd, fwdStatus: exchange.status }, responseTime, ctx)
+        : undefined
+    if (served) {
       await outcome.body?.cancel()
-      const status: CacheStatus = {
-        fwd,
-        fwdStatus: exchange.status,
-        ttl: remainingTtl(stale, responseTime),
-        detail: 'stale-if-error',
-      }
-      return serve(req, stale, status, responseTime, ctx)
+      return served
     }
     const status: CacheStatus = { fwd, fwdStatus, detail: outcome.reason }
     return forwardResponse(
