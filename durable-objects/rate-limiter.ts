@@ -60,6 +60,25 @@ export class RateLimiter extends DurableObject {
     }
   }
 
+  /**
+   * What `hit` would decide now, without admitting anything or writing: whether a slot is free, how
+   * many are left and when the oldest counted entry leaves the window.
+   */
+  async peek(rule: WindowRule, now: number = Date.now()): Promise<LimitDecision> {
+    const since = now - rule.windowMs
+    let expired = 0
+    while (expired < this.log.length && this.log[expired]! <= since) expired++
+    // As in `hit`: at most the newest `limit` entries count.
+    const counted = this.log.slice(Math.max(expired, this.log.length - rule.limit))
+    const oldest = counted[0]
+    return {
+      allowed: counted.length < rule.limit,
+      limit: rule.limit,
+      remaining: rule.limit - counted.length,
+      resetMs: oldest === undefined ? 0 : Math.max(0, oldest + rule.windowMs - now),
+    }
+  }
+
   override async alarm(): Promise<void> {
     // Every admitted request is older than its window by now (the alarm follows the newest one).
     this.log = []

@@ -21,6 +21,14 @@ interface CfLocation {
 }
 
 /**
+ * The region a location maps to: own keys only, so `constructor`, `__proto__` or `toString` (from a
+ * header, in the simulation) are unmapped rather than Object.prototype's members.
+ */
+function own(map: Readonly<Partial<Record<string, string>>>, key: string): string | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined
+}
+
+/**
  * Where the client is, as an L2 home region. On Cloudflare `request.cf` names the colo and continent,
  * mapped by `l2.locations`; in the local simulation a header names the colo (mapped the same way,
  * with an L1 of its own) or the region directly.
@@ -33,7 +41,7 @@ export function clientLocation(
   if (simulation) {
     // Both are bounded by config: a colo must be mapped, a region configured.
     const colo = request.headers.get(SIMULATED_COLO_HEADER)
-    const coloRegion = colo === null ? undefined : l2.locations.colos[colo]
+    const coloRegion = colo === null ? undefined : own(l2.locations.colos, colo)
     if (coloRegion !== undefined) return { home: coloRegion, simulatedColo: colo! }
     const claimed = request.headers.get(SIMULATED_REGION_HEADER)
     if (claimed !== null && l2.regions.some((region) => region.name === claimed)) {
@@ -41,10 +49,8 @@ export function clientLocation(
     }
   }
   const cf = request.cf as CfLocation | undefined
-  const colo = typeof cf?.colo === 'string' ? l2.locations.colos[cf.colo] : undefined
+  const colo = typeof cf?.colo === 'string' ? own(l2.locations.colos, cf.colo) : undefined
   const continent =
-    typeof cf?.continent === 'string'
-      ? l2.locations.continents[cf.continent as keyof L2Config['locations']['continents']]
-      : undefined
+    typeof cf?.continent === 'string' ? own(l2.locations.continents, cf.continent) : undefined
   return { home: colo ?? continent ?? l2.defaultRegion, simulatedColo: undefined }
 }

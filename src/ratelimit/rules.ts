@@ -1,5 +1,6 @@
 import { compilePattern } from '../config/route-matcher'
 import type { RateLimitRule } from '../config/schema'
+import { clientAddress } from './client-ip'
 
 export interface CompiledRateLimitRule extends RateLimitRule {
   readonly matcher: RegExp
@@ -16,29 +17,47 @@ export function compileRateLimitRules(rules: readonly RateLimitRule[]): Compiled
   }))
 }
 
+/** A HEAD is answered from the GET entry (RFC 9110 §9.3.2), so a rule on GET counts it too. */
+function countsMethod(methods: ReadonlySet<string> | undefined, method: string): boolean {
+  return methods === undefined || methods.has(method) || (method === 'HEAD' && methods.has('GET'))
+}
+
+/** The rules that count a request; with several spellings of its path, a rule counts if any matches. */
 export function matchingRules(
   rules: readonly CompiledRateLimitRule[],
   method: string,
-  path: string
+  paths: string | readonly string[]
 ): CompiledRateLimitRule[] {
+  const spellings = typeof paths === 'string' ? [paths] : paths
   return rules.filter(
     (rule) =>
-      (rule.methodSet === undefined || rule.methodSet.has(method)) && rule.matcher.test(path)
+      countsMethod(rule.methodSet, method) && spellings.some((path) => rule.matcher.test(path))
   )
 }
 
 const encoder = new TextEncoder()
 
 /**
- * The Durable Object name for a rule and a request's identity: `rule:sha256(parts)`. Hashing bounds
- * the name whatever the client sends (a huge or empty header is just another identity); an absent
- * part counts as empty, so clients without an API key share one bucket.
+ * The Durable Object name for a rule and a request's identity. The IP is the client's address, IPv6
+ * masked to `identity.ipv6Prefix`. On `ip` alone: `rule:sha256(parts)`, one object per address
+ * (bounded by the address space). With headers, whose values the client picks: `rule:h<bucket>`, the
+ * digest reduced to one of `identity.buckets`, so the number of objects is bounded whatever is sent
+ * (colliding identities share a limit: stricter, never looser). An absent part counts as empty, so
+ * clients without an API key share one identity.
  */
 export async function identityName(rule: CompiledRateLimitRule, headers: Headers): Promise<string> {
+  const { identity } = rule
   const parts: string[] = []
-  if (rule.identity.ip) parts.push(`ip=${headers.get('cf-connecting-ip') ?? ''}`)
-  for (const name of rule.identity.headers) parts.push(`${name}=${headers.get(name) ?? ''}`)
+  if (identity.ip) {
+    parts.push(`ip=${clientAddress(headers.get('cf-connecting-ip'), identity.ipv6Prefix)}`)
+  }
+  for (const name of identity.headers) parts.push(`${name}=${headers.get(name) ?? ''}`)
   const digest = await crypto.subtle.digest('SHA-256', encoder.encode(parts.join('\n')))
+  if (identity.headers.length > 0) {
+    // 32 bits of the digest modulo at most 2^20 buckets: the bias is below 2^-12.
+    const bucket = new DataView(digest).getUint32(0) % identity.buckets
+    return `${rule.name}:h${bucket}`
+  }
   const hex = [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
   return `${rule.name}:${hex}`
 }

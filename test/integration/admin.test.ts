@@ -1,5 +1,15 @@
-import { describe, expect, it } from 'vitest'
-import { admin, json, send } from '../helpers/worker'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it, vi } from 'vitest'
+import { parseConfig } from '../../src/config/load-config'
+import {
+  ADMIN_TOKEN,
+  admin,
+  envWithConfig,
+  json,
+  originStats,
+  send,
+  sleep,
+} from '../helpers/worker'
 
 const purge = (
   body: string,
@@ -82,5 +92,171 @@ describe('admin API', () => {
   it('answers unknown admin paths with a JSON 404', async () => {
     const response = await admin('/nope')
     expect(response.status).toBe(404)
+  })
+})
+
+/** One admin call from `ip` (CF-Connecting-IP), with `token` as bearer unless null. */
+function from(
+  ip: string,
+  token: string | null,
+  path = '/health',
+  bindings?: object,
+  base?: string
+): Promise<Response> {
+  const headers = new Headers({ 'cf-connecting-ip': ip })
+  if (token !== null) headers.set('authorization', `Bearer ${token}`)
+  return send(`/_cache${path}`, { headers }, base, bindings)
+}
+
+const withAdmin = (settings: Record<string, unknown>, bindings: Record<string, unknown> = {}) => ({
+  ...envWithConfig((config) => {
+    config.admin = settings
+  }),
+  ...bindings,
+})
+
+describe('admin token guessing (failures per client IP, RateLimiter Durable Object)', () => {
+  it('refuses a client past 10 failures in 60 s with 429, without checking even the right token', async () => {
+    for (let i = 0; i < 10; i++) expect((await from('203.0.113.50', `guess-${i}`)).status).toBe(401)
+    const refused = await from('203.0.113.50', 'guess-10')
+    expect(refused.status).toBe(429)
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThanOrEqual(1)
+    expect(retryAfter).toBeLessThanOrEqual(60)
+    expect(await json(refused)).toMatchObject({ error: { code: 'too_many_auth_failures' } })
+    // A correct guess after the budget is refused too: guessing past it learns nothing.
+    expect((await from('203.0.113.50', ADMIN_TOKEN)).status).toBe(429)
+    expect((await from('203.0.113.50', null, '/purge')).status).toBe(429)
+    // Other clients are not affected.
+    expect((await from('203.0.113.51', ADMIN_TOKEN)).status).toBe(200)
+  })
+
+  it('counts an IPv6 client per /64', async () => {
+    for (let i = 0; i < 10; i++) {
+      const ip = `2001:db8:77:1:${i.toString(16)}::1`
+      expect((await from(ip, 'wrong')).status).toBe(401)
+    }
+    expect((await from('2001:DB8:77:1:ffff:ffff:ffff:ffff', ADMIN_TOKEN)).status).toBe(429)
+    expect((await from('::ffff:203.0.113.52', ADMIN_TOKEN)).status).toBe(200)
+    expect((await from('2001:db8:77:2::1', ADMIN_TOKEN)).status).toBe(200)
+  })
+
+  it('counts metrics-token failures in the same budget as admin-token ones', async () => {
+    const bindings = withAdmin(
+      { authFailures: { limit: 3, windowSeconds: 60 } },
+      { METRICS_TOKEN: 'test-metrics-token' }
+    )
+    expect((await from('198.51.100.60', 'wrong', '/metrics', bindings)).status).toBe(401)
+    expect((await from('198.51.100.60', null, '/stats', bindings)).status).toBe(401)
+    expect((await from('198.51.100.60', 'wrong', '/health', bindings)).status).toBe(401)
+    for (const [path, token] of [
+      ['/metrics', 'test-metrics-token'],
+      ['/stats', ADMIN_TOKEN],
+      ['/health', ADMIN_TOKEN],
+    ] as const) {
+      const response = await from('198.51.100.60', token, path, bindings)
+      expect(response.status).toBe(429)
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/)
+    }
+    expect((await from('198.51.100.61', 'test-metrics-token', '/metrics', bindings)).status).toBe(
+      200
+    )
+  })
+
+  it('admits the client again once its oldest failure leaves the window', async () => {
+    const bindings = withAdmin({ authFailures: { limit: 2, windowSeconds: 1 } })
+    expect((await from('198.51.100.70', 'wrong', '/health', bindings)).status).toBe(401)
+    expect((await from('198.51.100.70', 'wrong', '/health', bindings)).status).toBe(401)
+    const refused = await from('198.51.100.70', ADMIN_TOKEN, '/health', bindings)
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    await sleep(1100)
+    expect((await from('198.51.100.70', ADMIN_TOKEN, '/health', bindings)).status).toBe(200)
+  })
+
+  it('successes cost nothing: an admin is never throttled for using the right token', async () => {
+    const bindings = withAdmin({ authFailures: { limit: 1, windowSeconds: 60 } })
+    for (let i = 0; i < 5; i++)
+      expect((await from('198.51.100.80', ADMIN_TOKEN, '/health', bindings)).status).toBe(200)
+  })
+
+  describe('when the limiter cannot answer (fails open: never locks the admins out)', () => {
+    const never = () => new Promise<never>(() => {})
+    const limiters: Record<string, unknown> = {
+      hanging: { idFromName: (name: string) => name, get: () => ({ hit: never, peek: never }) },
+      throwing: {
+        idFromName: (name: string) => name,
+        get: () => {
+          throw new Error('limiter down')
+        },
+      },
+      missing: undefined,
+    }
+
+    it.each(Object.keys(limiters))(
+      '%s limiter: tokens are still checked, and logged',
+      async (kind) => {
+        const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+        try {
+          const bindings = withAdmin(
+            { authFailures: { limit: 1, windowSeconds: 60, timeoutMs: 50 } },
+            { RATE_LIMITER: limiters[kind] }
+          )
+          for (let i = 0; i < 3; i++)
+            expect((await from('198.51.100.90', 'wrong', '/health', bindings)).status).toBe(401)
+          expect((await from('198.51.100.90', ADMIN_TOKEN, '/health', bindings)).status).toBe(200)
+          expect(
+            errors.mock.calls.some(([line]) =>
+              String(line).includes('admin_auth_limiter_unavailable')
+            )
+          ).toBe(true)
+        } finally {
+          errors.mockRestore()
+        }
+      }
+    )
+  })
+})
+
+describe('admin.hostname', () => {
+  const bindings = withAdmin({ hostname: 'Admin.Example.com' })
+
+  it('answers /_cache/* only on that hostname; elsewhere a 404 that never reaches the origin', async () => {
+    for (const path of [
+      '',
+      '/',
+      '/health',
+      '/purge',
+      '/metrics',
+      '/stats',
+      '/dashboard',
+      '/nope',
+    ]) {
+      const response = await from('192.0.2.100', ADMIN_TOKEN, path, bindings, 'https://cache.test')
+      expect(response.status).toBe(404)
+      expect(await json(response)).toMatchObject({ error: { code: 'not_found' } })
+    }
+    expect((await originStats()).fetches).toBe(0)
+    const there = await from(
+      '192.0.2.100',
+      ADMIN_TOKEN,
+      '/health',
+      bindings,
+      'https://admin.example.com'
+    )
+    expect(there.status).toBe(200)
+    // The rest of the API is served on every hostname as before.
+    expect((await send('/products/20', {}, 'https://cache.test', bindings)).status).toBe(200)
+  })
+
+  it('is validated as a hostname', () => {
+    const parse = (admin: unknown) =>
+      parseConfig({ ...env, CACHE_CONFIG: { routes: [{ pattern: '/**' }], admin } })
+    expect(parse({}).admin).toEqual({
+      authFailures: { limit: 10, windowSeconds: 60, timeoutMs: 500 },
+    })
+    expect(parse({ hostname: 'Admin.Example.COM' }).admin.hostname).toBe('admin.example.com')
+    for (const hostname of ['https://admin.example.com', 'a..b', 'admin.example.com/x', '-a.b', ''])
+      expect(() => parse({ hostname })).toThrow(/CACHE_CONFIG\.admin\.hostname/)
   })
 })

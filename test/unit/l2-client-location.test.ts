@@ -67,6 +67,23 @@ describe('client location', () => {
     })
   })
 
+  it('leaves Object.prototype names unmapped (own keys only), simulated or from request.cf', () => {
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']
+    for (const name of names) {
+      const simulated = new Request('https://cache.example/x', {
+        headers: { [SIMULATED_COLO_HEADER]: name },
+      })
+      expect(clientLocation(simulated, l2, true)).toEqual({
+        home: 'us-east',
+        simulatedColo: undefined,
+      })
+      expect(clientLocation(request({ colo: name, continent: name }), l2, false)).toEqual({
+        home: 'us-east',
+        simulatedColo: undefined,
+      })
+    }
+  })
+
   it('ignores a simulated region that is not configured', () => {
     const claimed = request({ continent: 'EU' }, 'mars-1')
     expect(clientLocation(claimed, l2, true)).toEqual({ home: 'eu-west', simulatedColo: undefined })

@@ -1,0 +1,86 @@
+import type { Context } from 'hono'
+import type { LimitDecision, RateLimiter, WindowRule } from '../../durable-objects/rate-limiter'
+import type { AppEnv } from '../app-env'
+import { errorResponse } from '../http/error-response'
+import { withDeadline } from '../lib/with-deadline'
+import { clientAddress } from '../ratelimit/client-ip'
+
+/** The part of the RATE_LIMITER namespace the budget uses (a chaos wrapper in tests fits it too). */
+export interface AuthLimiterNamespace {
+  idFromName(name: string): DurableObjectId
+  get(id: DurableObjectId): Pick<DurableObjectStub<RateLimiter>, 'hit' | 'peek'>
+}
+
+/** Failed token checks of one client, counted in its own RateLimiter object. */
+export interface AuthFailureBudget {
+  /** A 429 when the client has no failures left; undefined otherwise, or when the limiter cannot say. */
+  refusal(): Promise<Response | undefined>
+  /** Counts one failed check. Never throws. */
+  recordFailure(): Promise<void>
+}
+
+class AuthLimiterTimeout extends Error {
+  static readonly code = 'E_AUTH_LIMITER_TIMEOUT'
+}
+
+/** One host usually holds a whole IPv6 /64: count its failures together. */
+const IPV6_PREFIX = 64
+
+/**
+ * The RateLimiter name of a client's failures. Rule names start with a letter, so no rule's objects
+ * (`<rule>:...`) can share one with these.
+ */
+export function authFailureName(headers: Headers): string {
+  return `_admin-auth:${clientAddress(headers.get('cf-connecting-ip'), IPV6_PREFIX)}`
+}
+
+/**
+ * The budget of `admin.authFailures` for this request's client. The check before a token is looked at
+ * and the count after a failure each have a deadline; a missing, failing or slow limiter is logged
+ * and skipped, so it can never lock the admins out (the tokens still guard everything).
+ */
+export function authFailureBudget(c: Context<AppEnv>): AuthFailureBudget {
+  const { limit, windowSeconds, timeoutMs } = c.var.proxy.config.admin.authFailures
+  const rule: WindowRule = { limit, windowMs: windowSeconds * 1000 }
+  const namespace: AuthLimiterNamespace | undefined = c.env.RATE_LIMITER
+  const name = authFailureName(c.req.raw.headers)
+
+  async function ask(method: 'peek' | 'hit'): Promise<LimitDecision | undefined> {
+    try {
+      if (namespace === undefined) throw new Error('RATE_LIMITER binding missing')
+      const stub = namespace.get(namespace.idFromName(name))
+      return await withDeadline(
+        Promise.resolve(method === 'peek' ? stub.peek(rule) : stub.hit(rule)),
+        timeoutMs,
+        () => new AuthLimiterTimeout(`no answer within ${timeoutMs} ms`)
+      )
+    } catch (error) {
+      console.error(
+        JSON.stringify({
+          level: 'warn',
+          event: 'admin_auth_limiter_unavailable',
+          method,
+          error: String(error),
+        })
+      )
+      return undefined
+    }
+  }
+
+  return {
+    async refusal() {
+      const decision = await ask('peek')
+      if (decision === undefined || decision.allowed) return undefined
+      const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000))
+      return errorResponse(
+        429,
+        'too_many_auth_failures',
+        `Too many failed token checks from this address (${limit} per ${windowSeconds} s). Retry in ${retryAfter} s.`,
+        { 'retry-after': String(retryAfter) }
+      )
+    },
+    async recordFailure() {
+      await ask('hit')
+    },
+  }
+}
