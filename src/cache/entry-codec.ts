@@ -6,7 +6,7 @@ import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
  *
  *   offset  size  field
  *   0       2     magic 0x45 0x43 ("EC")
- *   2       1     format version (u8) = 1
+ *   2       1     format version (u8) = 2 (version 1 is still read: see below)
  *   3       1     kind (u8): 0 = response (CacheEntry), 1 = vary-index (VaryIndex)
  *
  * kind 0, response:
@@ -28,11 +28,23 @@ import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
  *   u32   header name count, then per name: str
  *   f64   createdAt   (epoch ms)
  *   f64   expiresAt   (epoch ms)
+ *   u32   variant count, then per variant: str (its key after the primary key, least recently stored
+ *         first; version 2 only: a version 1 index ends at expiresAt and decodes with no variants)
+ *
+ * The response layout is the same in versions 1 and 2.
  *
  * initialAgeSec and fetchMs are clamped on encode: rounded down (Math.floor, as RFC 9111 ages are whole
  * seconds and freshness.ts floors too), NaN and negatives become 0, values above 2^32-1 (or +Infinity)
- * become 2^32-1. The status must be an integer in
- * 0..65535 and the body at most 2^32-1 bytes, or encoding throws.
+ * become 2^32-1. The status must be an integer in 200..599, every timestamp finite, the body at most
+ * 2^32-1 bytes and an index at most MAX_VARIANTS variants, each starting with `\n`, or encoding throws.
+ *
+ * Decoding checks values as well as structure, so that a record read from a tier (written by another
+ * build, corrupted, or forged by whoever can write to the store) can always be served without throwing:
+ * a status in 200..599 (what `new Response` accepts), header names that are RFC 9110 tokens, header
+ * values without NUL, CR or LF (what `new Headers` refuses), finite timestamps, validators without
+ * control characters but HTAB, tags without any, vary-index names that are tokens, and variants that
+ * start with `\n` (so they can only name keys under their own primary key). Anything else throws
+ * EntryCodecError, which the tiers turn into a miss and a delete.
  *
  * A change to this layout needs a new version number: records of an unknown version are rejected (the
  * tiers treat them as misses), never misread.
@@ -40,7 +52,9 @@ import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
 
 const MAGIC_0 = 0x45
 const MAGIC_1 = 0x43
-const VERSION = 1
+const VERSION = 2
+/** The first version, still read: its vary-index has no variant list. */
+const VERSION_1 = 1
 const KIND_RESPONSE = 0
 const KIND_VARY_INDEX = 1
 
@@ -53,8 +67,14 @@ const U32_MAX = 0xffff_ffff
 const PREAMBLE = 4
 /** flags + status + 4 timestamps + initialAgeSec + fetchMs + header count + tag count + body length. */
 const RESPONSE_FIXED = 1 + 2 + 4 * 8 + 4 + 4 + 4 + 4 + 4
-/** name count + createdAt + expiresAt. */
-const VARY_FIXED = 4 + 8 + 8
+/** name count + createdAt + expiresAt + variant count. */
+const VARY_FIXED = 4 + 8 + 8 + 4
+
+/** Most variants an index may list: the highest `limits.maxVariantsPerKey` the config accepts. */
+export const MAX_VARIANTS = 1024
+
+/** RFC 9110 §5.6.2: a field name is a token, 1*tchar. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 const encoder = new TextEncoder()
 // ignoreBOM keeps a leading U+FEFF in the decoded string, so strings round-trip exactly.
@@ -97,6 +117,44 @@ function utf8Length(value: string): number {
 function clampU32(value: number): number {
   if (!(value > 0)) return 0
   return value >= U32_MAX ? U32_MAX : Math.floor(value)
+}
+
+/** What `new Response` accepts. */
+function isValidStatus(status: number): boolean {
+  return Number.isInteger(status) && status >= 200 && status <= 599
+}
+
+/** Fetch refuses a header value holding NUL, CR or LF (`new Headers` throws a TypeError). */
+function isFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code === 0x00 || code === 0x0a || code === 0x0d) return false
+  }
+  return true
+}
+
+/** No C0 control character nor DEL; HTAB only when `tab` (it may occur inside a field value). */
+function isPrintable(value: string, tab: boolean): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if ((code < 0x20 && !(tab && code === 0x09)) || code === 0x7f) return false
+  }
+  return true
+}
+
+/** A variant is its key after the primary key: `\nname:value`... (see variantKey). */
+function isVariantSuffix(value: string): boolean {
+  return value.charCodeAt(0) === 0x0a
+}
+
+/** A bounded, quoted excerpt of a refused value for an error message. */
+function quote(value: string): string {
+  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}...` : value)
+}
+
+function checkTime(value: number, what: string): number {
+  if (!Number.isFinite(value)) throw new EntryCodecError(`${what} ${value} is not a finite time`)
+  return value
 }
 
 class Writer {
@@ -153,9 +211,13 @@ class Writer {
 
 function encodeResponse(entry: CacheEntry): Uint8Array {
   const { status, body } = entry
-  if (!Number.isInteger(status) || status < 0 || status > 0xffff) {
-    throw new EntryCodecError(`cannot encode status ${status}: must be an integer in 0..65535`)
+  if (!isValidStatus(status)) {
+    throw new EntryCodecError(`cannot encode status ${status}: must be an integer in 200..599`)
   }
+  checkTime(entry.storedAt, 'storedAt')
+  checkTime(entry.freshUntil, 'freshUntil')
+  checkTime(entry.staleWhileRevalidateUntil, 'staleWhileRevalidateUntil')
+  checkTime(entry.staleIfErrorUntil, 'staleIfErrorUntil')
   if (body.byteLength > U32_MAX) {
     throw new EntryCodecError(`cannot encode a body of ${body.byteLength} bytes (max ${U32_MAX})`)
   }
@@ -199,8 +261,21 @@ function encodeResponse(entry: CacheEntry): Uint8Array {
 }
 
 function encodeVaryIndex(index: VaryIndex): Uint8Array {
+  checkTime(index.createdAt, 'createdAt')
+  checkTime(index.expiresAt, 'expiresAt')
+  if (index.variants.length > MAX_VARIANTS) {
+    throw new EntryCodecError(
+      `cannot encode ${index.variants.length} variants (max ${MAX_VARIANTS})`
+    )
+  }
   let size = PREAMBLE + VARY_FIXED
   for (const name of index.headerNames) size += 4 + utf8Length(name)
+  for (const variant of index.variants) {
+    if (!isVariantSuffix(variant)) {
+      throw new EntryCodecError(`cannot encode variant ${quote(variant)}: must start with \\n`)
+    }
+    size += 4 + utf8Length(variant)
+  }
   const w = new Writer(size)
   w.u8(MAGIC_0)
   w.u8(MAGIC_1)
@@ -210,6 +285,8 @@ function encodeVaryIndex(index: VaryIndex): Uint8Array {
   for (const name of index.headerNames) w.str(name)
   w.f64(index.createdAt)
   w.f64(index.expiresAt)
+  w.u32(index.variants.length)
+  for (const variant of index.variants) w.str(variant)
   return w.finish()
 }
 
@@ -307,6 +384,25 @@ class Reader {
     }
   }
 
+  /** An f64 timestamp that must be finite. */
+  time(what: string): number {
+    return checkTime(this.f64(what), what)
+  }
+
+  /** A field name: an RFC 9110 token. */
+  token(what: string): string {
+    const value = this.str(what)
+    if (!TOKEN.test(value)) throw new EntryCodecError(`${what} ${quote(value)} is not a token`)
+    return value
+  }
+
+  /** A string passing `valid`, else refused as `${what} ... ${problem}`. */
+  checked(what: string, valid: (value: string) => boolean, problem: string): string {
+    const value = this.str(what)
+    if (!valid(value)) throw new EntryCodecError(`${what} ${quote(value)} ${problem}`)
+    return value
+  }
+
   end(): void {
     if (this.remaining !== 0) {
       throw new EntryCodecError(`${this.remaining} trailing bytes after the record`)
@@ -314,26 +410,37 @@ class Reader {
   }
 }
 
+const CONTROL_CHARS = 'holds control characters'
+const validator = (value: string) => isPrintable(value, true)
+const tagText = (value: string) => isPrintable(value, false)
+
 function decodeResponse(r: Reader): CacheEntry {
   const flags = r.u8('flags')
   if ((flags & ~KNOWN_FLAGS) !== 0) {
     throw new EntryCodecError(`unknown flag bits 0x${flags.toString(16)}`)
   }
   const status = r.u16('status')
-  const storedAt = r.f64('storedAt')
-  const freshUntil = r.f64('freshUntil')
-  const staleWhileRevalidateUntil = r.f64('staleWhileRevalidateUntil')
-  const staleIfErrorUntil = r.f64('staleIfErrorUntil')
+  if (!isValidStatus(status)) throw new EntryCodecError(`status ${status} is not in 200..599`)
+  const storedAt = r.time('storedAt')
+  const freshUntil = r.time('freshUntil')
+  const staleWhileRevalidateUntil = r.time('staleWhileRevalidateUntil')
+  const staleIfErrorUntil = r.time('staleIfErrorUntil')
   const initialAgeSec = r.u32('initialAgeSec')
   const fetchMs = r.u32('fetchMs')
-  const etag = flags & FLAG_ETAG ? r.str('etag') : undefined
-  const lastModified = flags & FLAG_LAST_MODIFIED ? r.str('lastModified') : undefined
+  const etag = flags & FLAG_ETAG ? r.checked('etag', validator, CONTROL_CHARS) : undefined
+  const lastModified =
+    flags & FLAG_LAST_MODIFIED ? r.checked('lastModified', validator, CONTROL_CHARS) : undefined
   const headerCount = r.count('header', 8)
   const headers: [string, string][] = []
-  for (let i = 0; i < headerCount; i++) headers.push([r.str('header name'), r.str('header value')])
+  for (let i = 0; i < headerCount; i++) {
+    headers.push([
+      r.token('header name'),
+      r.checked('header value', isFieldValue, 'holds NUL, CR or LF'),
+    ])
+  }
   const tagCount = r.count('tag', 4)
   const tags: string[] = []
-  for (let i = 0; i < tagCount; i++) tags.push(r.str('tag'))
+  for (let i = 0; i < tagCount; i++) tags.push(r.checked('tag', tagText, CONTROL_CHARS))
   const body = r.slice('body')
   r.end()
   return {
@@ -354,14 +461,24 @@ function decodeResponse(r: Reader): CacheEntry {
   }
 }
 
-function decodeVaryIndex(r: Reader): VaryIndex {
+function decodeVaryIndex(r: Reader, version: number): VaryIndex {
   const nameCount = r.count('header name', 4)
   const headerNames: string[] = []
-  for (let i = 0; i < nameCount; i++) headerNames.push(r.str('header name'))
-  const createdAt = r.f64('createdAt')
-  const expiresAt = r.f64('expiresAt')
+  for (let i = 0; i < nameCount; i++) headerNames.push(r.token('header name'))
+  const createdAt = r.time('createdAt')
+  const expiresAt = r.time('expiresAt')
+  const variants: string[] = []
+  if (version !== VERSION_1) {
+    const variantCount = r.count('variant', 4)
+    if (variantCount > MAX_VARIANTS) {
+      throw new EntryCodecError(`variant count ${variantCount} over ${MAX_VARIANTS}`)
+    }
+    for (let i = 0; i < variantCount; i++) {
+      variants.push(r.checked('variant', isVariantSuffix, 'does not start with \\n'))
+    }
+  }
   r.end()
-  return { kind: 'vary-index', headerNames, createdAt, expiresAt }
+  return { kind: 'vary-index', headerNames, createdAt, expiresAt, variants }
 }
 
 /**
@@ -374,15 +491,17 @@ export function decodeRecord(bytes: Uint8Array): StoredRecord {
     throw new EntryCodecError('bad magic: not an encoded cache record')
   }
   const version = r.u8('version')
-  if (version !== VERSION) {
-    throw new EntryCodecError(`unknown format version ${version} (this build reads ${VERSION})`)
+  if (version !== VERSION && version !== VERSION_1) {
+    throw new EntryCodecError(
+      `unknown format version ${version} (this build reads ${VERSION_1} and ${VERSION})`
+    )
   }
   const kind = r.u8('kind')
   switch (kind) {
     case KIND_RESPONSE:
       return decodeResponse(r)
     case KIND_VARY_INDEX:
-      return decodeVaryIndex(r)
+      return decodeVaryIndex(r, version)
     default:
       throw new EntryCodecError(`unknown record kind ${kind}`)
   }

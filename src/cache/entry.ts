@@ -39,6 +39,12 @@ export interface VaryIndex {
   readonly createdAt: number
   /** The index lives as long as its longest-lived variant may. */
   readonly expiresAt: number
+  /**
+   * The variants stored under it, least recently stored first, each as its key after the primary key
+   * (`\naccept-language:de`): at most `limits.maxVariantsPerKey`, the oldest evicted. A variant missing
+   * from the list is still served; the list bounds storage, not lookups.
+   */
+  readonly variants: readonly string[]
 }
 
 export type StoredRecord = CacheEntry | VaryIndex

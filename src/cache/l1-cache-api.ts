@@ -1,3 +1,4 @@
+import { metrics } from '../metrics/accumulator'
 import type { StoredRecord } from './entry'
 import { decodeRecord, encodeRecord, EntryCodecError } from './entry-codec'
 import type { CacheTier } from './tier'
@@ -26,9 +27,11 @@ export function createCacheApiTier(cacheName: string, keyOrigin: string): CacheT
       try {
         return decodeRecord(new Uint8Array(await response.arrayBuffer()))
       } catch (error) {
-        // A record we cannot read (older format, corruption) is a miss, and is dropped.
+        // A record we cannot read (another format, corruption, invalid values) is a miss, and is
+        // dropped (best effort: a failed delete leaves it to its max-age).
         if (error instanceof EntryCodecError) {
-          await cache.delete(urlFor(key))
+          metrics.increment('corrupt_entries_total', { tier: 'L1' })
+          await cache.delete(urlFor(key)).catch(() => false)
           return undefined
         }
         throw error

@@ -15,7 +15,11 @@ interface Slot {
 }
 
 function sizeOf(record: StoredRecord): number {
-  if (record.kind === 'vary-index') return 64 + record.headerNames.join('').length * 2
+  if (record.kind === 'vary-index') {
+    let size = 64 + record.headerNames.join('').length * 2
+    for (const variant of record.variants) size += 16 + variant.length * 2
+    return size
+  }
   let size = 256 + record.body.byteLength
   for (const [name, value] of record.headers) size += (name.length + value.length) * 2
   return size

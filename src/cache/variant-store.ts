@@ -57,9 +57,35 @@ export interface StoreInput {
   readonly requestTime: number
   readonly retainStaleMs: number
   readonly maxKeyLength: number
+  /** Most variants the index keeps (`limits.maxVariantsPerKey`): the least recently stored are deleted. */
+  readonly maxVariants: number
 }
 
-/** Stores an entry (and its index when it varies); returns false when the variant key is too long. */
+/**
+ * `variants` with `suffix` moved (or added) last, and the oldest dropped past `max`; the same array
+ * when nothing changes.
+ */
+export function touchVariant(
+  variants: readonly string[],
+  suffix: string,
+  max: number
+): { readonly variants: readonly string[]; readonly evicted: readonly string[] } {
+  if (variants.length <= max && variants[variants.length - 1] === suffix) {
+    return { variants, evicted: [] }
+  }
+  const next = variants.filter((variant) => variant !== suffix)
+  next.push(suffix)
+  const evicted = next.length > max ? next.splice(0, next.length - max) : []
+  return { variants: next, evicted }
+}
+
+/**
+ * Stores an entry (and its index when it varies); returns false when the variant key is too long.
+ * The index lists the variants stored under it; past `maxVariants`, the least recently stored are
+ * deleted from `tier` (best effort: a failed delete leaves a copy to expire by its TTL). Two fills of
+ * new variants racing on the same index may each drop the other's from the list: that variant is still
+ * served, and bounded again once it is stored anew.
+ */
 export async function storeVariant(tier: CacheTier, input: StoreInput): Promise<boolean> {
   const { primary, entry, varyNames, existingIndex } = input
   const expiresAt = retainUntil(entry, input.retainStaleMs)
@@ -70,13 +96,17 @@ export async function storeVariant(tier: CacheTier, input: StoreInput): Promise<
   const key = variantKey(primary, varyNames, input.request)
   if (exceedsKeyLimit(key, input.maxKeyLength)) return false
   const keep = existingIndex !== undefined && sameNames(existingIndex.headerNames, varyNames)
-  const writes = [tier.set(key, entry, expiresAt)]
-  if (!keep || existingIndex.expiresAt < expiresAt) {
+  const known = keep ? existingIndex.variants : []
+  const { variants, evicted } = touchVariant(known, key.slice(primary.length), input.maxVariants)
+  const writes: Promise<unknown>[] = [tier.set(key, entry, expiresAt)]
+  for (const suffix of evicted) writes.push(tier.delete(primary + suffix).catch(() => false))
+  if (!keep || existingIndex.expiresAt < expiresAt || variants !== known) {
     const index: VaryIndex = {
       kind: 'vary-index',
       headerNames: [...varyNames],
       createdAt: keep ? existingIndex.createdAt : input.requestTime,
       expiresAt: Math.max(expiresAt, keep ? existingIndex.expiresAt : 0),
+      variants,
     }
     writes.push(tier.set(primary, index, index.expiresAt))
   }

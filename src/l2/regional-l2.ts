@@ -17,6 +17,8 @@ export interface L2Events {
   breaker(region: string, state: BreakerState): void
   /** One successful read (GET) from a region, with its round trip. */
   read(region: string, seconds: number): void
+  /** A region held a record that cannot be read (corrupt, invalid, another format): deleted there. */
+  corrupt(region: string): void
 }
 
 export interface RegionProbe {
@@ -59,7 +61,7 @@ function log(event: string, fields: Record<string, unknown>): void {
   console.error(JSON.stringify({ level: 'warn', event, ...fields }))
 }
 
-const NO_EVENTS: L2Events = { failover() {}, degraded() {}, breaker() {}, read() {} }
+const NO_EVENTS: L2Events = { failover() {}, degraded() {}, breaker() {}, read() {}, corrupt() {} }
 
 /**
  * L2: one Upstash Redis per region behind a RegionRouter. Entries are the entry codec's bytes
@@ -176,9 +178,14 @@ export function createRegionalL2(
       try {
         return { record: decodeRecord(base64ToBytes(value)), tier: `L2/${region}` }
       } catch (error) {
-        // Another version's or a corrupt record: a miss; the next fill overwrites it.
-        if (isUnreadable(error)) return undefined
-        throw error
+        if (!isUnreadable(error)) throw error
+        // Another version's, a corrupt or an invalid record: a miss, deleted from the region it was
+        // read from (best effort, within the write deadline), so every later read is not a miss too.
+        events.corrupt(region)
+        await call(home, region, config.writeTimeoutMs, 'del', (redis) =>
+          redis.del(entryKey(key))
+        ).catch(() => 0)
+        return undefined
       }
     }
     throw new L2Unavailable(`no L2 region answered within ${config.readDeadlineMs} ms`)

@@ -37,6 +37,7 @@ export interface CounterLabels {
   coalesced_followers_total: Record<never, never>
   early_refreshes_total: Record<never, never>
   negative_hits_total: Record<never, never>
+  corrupt_entries_total: { tier: 'L1' | 'L2' }
   rate_limited_total: Record<never, never>
   purges_total: Record<never, never>
   purge_refused_total: Record<never, never>
@@ -92,6 +93,10 @@ export const COUNTERS: { readonly [N in CounterName]: MetricSpec<CounterLabels[N
     labels: [],
   },
   negative_hits_total: { help: 'Requests answered from a cached negative entry.', labels: [] },
+  corrupt_entries_total: {
+    help: 'Cached records a tier could not read (corrupt, invalid or another format): each a miss, and deleted.',
+    labels: ['tier'],
+  },
   rate_limited_total: { help: 'Requests refused with 429 by the rate limiter.', labels: [] },
   purges_total: { help: 'Purge requests applied (POST /_cache/purge answered 2xx).', labels: [] },
   purge_refused_total: {

@@ -15,4 +15,7 @@ export const l2MetricEvents: L2Events = {
   read(region, seconds) {
     metrics.observe('l2_read_duration_seconds', seconds, { region })
   },
+  corrupt() {
+    metrics.increment('corrupt_entries_total', { tier: 'L2' })
+  },
 }

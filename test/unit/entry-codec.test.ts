@@ -1,6 +1,10 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { variantKey } from '../../src/cache/cache-key'
 import type { CacheEntry, StoredRecord, VaryIndex } from '../../src/cache/entry'
 import { decodeRecord, encodeRecord, EntryCodecError } from '../../src/cache/entry-codec'
+import { revalidationHeaders } from '../../src/http/conditional'
+import { responseFromEntry } from '../../src/proxy/respond'
 
 const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i)
 
@@ -35,6 +39,10 @@ const index: VaryIndex = {
   headerNames: ['accept-encoding', 'accept-language'],
   createdAt: 1_763_890_000_000,
   expiresAt: 1_763_893_600_000,
+  variants: [
+    '\naccept-encoding:gzip\naccept-language:de',
+    '\naccept-encoding:\u0000\naccept-language:fr',
+  ],
 }
 
 function expectCodecError(fn: () => unknown, message?: RegExp): void {
@@ -118,6 +126,18 @@ describe('encodeRecord / decodeRecord', () => {
     const decoded = roundTrip(index)
     expect(decoded).toEqual(index)
     expect(roundTrip({ ...index, headerNames: [] })).toEqual({ ...index, headerNames: [] })
+    expect(roundTrip({ ...index, variants: [] })).toEqual({ ...index, variants: [] })
+  })
+
+  it('reads version 1 records: the same response layout, a vary index without variants', () => {
+    const response = patched(encodeRecord(entry()), (v) => v.setUint8(2, 1))
+    expect(decodeRecord(response)).toEqual(entry())
+    // A version 1 index ends at expiresAt: the version 2 one without its (empty) variant count.
+    const v2 = encodeRecord({ ...index, variants: [] })
+    const v1 = patched(v2.subarray(0, v2.byteLength - 4), (v) => v.setUint8(2, 1))
+    expect(decodeRecord(v1)).toEqual({ ...index, variants: [] })
+    // A version 1 index followed by a variant list is refused: version 1 never had one.
+    expectCodecError(() => decodeRecord(patched(encodeRecord(index), (v) => v.setUint8(2, 1))))
   })
 
   it('allocates exactly the encoded size', () => {
@@ -127,8 +147,8 @@ describe('encodeRecord / decodeRecord', () => {
   })
 
   it('starts with the magic, version and kind', () => {
-    expect(Array.from(encodeRecord(entry()).subarray(0, 4))).toEqual([0x45, 0x43, 1, 0])
-    expect(Array.from(encodeRecord(index).subarray(0, 4))).toEqual([0x45, 0x43, 1, 1])
+    expect(Array.from(encodeRecord(entry()).subarray(0, 4))).toEqual([0x45, 0x43, 2, 0])
+    expect(Array.from(encodeRecord(index).subarray(0, 4))).toEqual([0x45, 0x43, 2, 1])
   })
 
   it('decodes the body as a view, without copying', () => {
@@ -157,9 +177,26 @@ describe('encodeRecord / decodeRecord', () => {
     expect(decode(2 ** 40, Number.POSITIVE_INFINITY)).toEqual([0xffff_ffff, 0xffff_ffff])
   })
 
-  it('refuses to encode a status outside u16', () => {
+  it('refuses to encode a status outside 200..599', () => {
     expectCodecError(() => encodeRecord(entry({ status: 70_000 })), /status/)
     expectCodecError(() => encodeRecord(entry({ status: 200.5 })), /status/)
+    expectCodecError(() => encodeRecord(entry({ status: 199 })), /status 199/)
+    expectCodecError(() => encodeRecord(entry({ status: 600 })), /status 600/)
+    expect(roundTrip(entry({ status: 599 }))).toEqual(entry({ status: 599 }))
+  })
+
+  it('refuses to encode a non-finite time', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      expectCodecError(() => encodeRecord(entry({ storedAt: bad })), /storedAt/)
+      expectCodecError(() => encodeRecord(entry({ staleIfErrorUntil: bad })), /staleIfErrorUntil/)
+      expectCodecError(() => encodeRecord({ ...index, expiresAt: bad }), /expiresAt/)
+    }
+  })
+
+  it('refuses to encode a variant that does not start with a newline, or too many', () => {
+    expectCodecError(() => encodeRecord({ ...index, variants: ['accept-language:de'] }), /variant/)
+    const many = Array.from({ length: 1025 }, (_, i) => `\nv:${i}`)
+    expectCodecError(() => encodeRecord({ ...index, variants: many }), /1025 variants/)
   })
 })
 
@@ -186,7 +223,7 @@ describe('decodeRecord on bad input', () => {
 
   it('throws on an unknown version', () => {
     const bytes = encodeRecord(entry())
-    expectCodecError(() => decodeRecord(patched(bytes, (v) => v.setUint8(2, 2))), /version 2/)
+    expectCodecError(() => decodeRecord(patched(bytes, (v) => v.setUint8(2, 3))), /version 3/)
     expectCodecError(() => decodeRecord(patched(bytes, (v) => v.setUint8(2, 0))), /version 0/)
   })
 
@@ -230,6 +267,12 @@ describe('decodeRecord on bad input', () => {
       () => decodeRecord(patched(encodeRecord(index), (v) => v.setUint32(4, 0xffff_ffff))),
       /header name count 4294967295 out of bounds/
     )
+    // Vary index with no names and no variants: variant count at 4 + 4 + 8 + 8 = 24.
+    const bareIndex = encodeRecord({ ...index, headerNames: [], variants: [] })
+    expectCodecError(
+      () => decodeRecord(patched(bareIndex, (v) => v.setUint32(24, 0xffff_ffff))),
+      /variant count 4294967295 out of bounds/
+    )
   })
 
   it('throws on a string length past the end', () => {
@@ -264,5 +307,289 @@ describe('decodeRecord on bad input', () => {
   it('has a stable error code', () => {
     expect(EntryCodecError.code).toBe('E_ENTRY_CODEC')
     expect(new EntryCodecError('x').name).toBe('EntryCodecError')
+  })
+})
+
+describe('decodeRecord refuses values a tier could not serve', () => {
+  // Response offsets: flags 4, status 5, storedAt 7, freshUntil 15, staleWhileRevalidateUntil 23,
+  // staleIfErrorUntil 31.
+  const bytes = encodeRecord(entry())
+
+  it('a status outside 200..599', () => {
+    for (const status of [0, 101, 199, 600, 999, 0xffff]) {
+      expectCodecError(
+        () => decodeRecord(patched(bytes, (v) => v.setUint16(5, status))),
+        new RegExp(`status ${status} is not in 200..599`)
+      )
+    }
+  })
+
+  it('a non-finite or NaN time', () => {
+    const fields = [
+      [7, 'storedAt'],
+      [15, 'freshUntil'],
+      [23, 'staleWhileRevalidateUntil'],
+      [31, 'staleIfErrorUntil'],
+    ] as const
+    for (const [offset, name] of fields) {
+      for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        expectCodecError(
+          () => decodeRecord(patched(bytes, (v) => v.setFloat64(offset, bad))),
+          new RegExp(`${name} .* not a finite time`)
+        )
+      }
+    }
+    // Vary index without names: createdAt at 8, expiresAt at 16.
+    const bare = encodeRecord({ ...index, headerNames: [] })
+    expectCodecError(
+      () => decodeRecord(patched(bare, (v) => v.setFloat64(8, Number.NaN))),
+      /createdAt NaN/
+    )
+    expectCodecError(
+      () => decodeRecord(patched(bare, (v) => v.setFloat64(16, Number.POSITIVE_INFINITY))),
+      /expiresAt Infinity/
+    )
+  })
+
+  it('a header name that is not an RFC 9110 token', () => {
+    for (const name of ['', 'a b', 'x:y', 'x\u0000', 'x\r\ny', '(x)', 'é', 'x"y']) {
+      expectCodecError(
+        () => decodeRecord(encodeRecord(entry({ headers: [[name, 'v']] }))),
+        /header name .* not a token/
+      )
+    }
+  })
+
+  it('a header value with NUL, CR or LF', () => {
+    for (const value of ['a\u0000b', 'a\rb', 'a\nb', 'ok\r\nx-injected: 1']) {
+      expectCodecError(
+        () => decodeRecord(encodeRecord(entry({ headers: [['x-a', value]] }))),
+        /header value .* holds NUL, CR or LF/
+      )
+    }
+  })
+
+  it('an etag or lastModified with control characters (HTAB aside), a tag with any', () => {
+    for (const bad of ['"a\u0001"', '"a\nb"', '"a\u0000"', '"a\u007f"', '"a\u001b[31m"']) {
+      expectCodecError(() => decodeRecord(encodeRecord(entry({ etag: bad }))), /etag/)
+      expectCodecError(
+        () => decodeRecord(encodeRecord(entry({ lastModified: bad }))),
+        /lastModified/
+      )
+    }
+    for (const bad of ['a\tb', 'a\nb', 'a\u0000', 'a\u007f', '\u0085ok'.slice(1) + '\u001f']) {
+      expectCodecError(() => decodeRecord(encodeRecord(entry({ tags: ['ok', bad] }))), /tag/)
+    }
+    const tabbed = entry({ etag: '"a\tb"', lastModified: 'Sun,\t22 Nov 2026 10:00:00 GMT' })
+    expect(roundTrip(tabbed)).toEqual(tabbed)
+  })
+
+  it('a vary index naming a header that is not a token', () => {
+    for (const name of ['', 'accept language', 'a\nb', 'a:b']) {
+      expectCodecError(
+        () => decodeRecord(encodeRecord({ ...index, headerNames: ['accept', name] })),
+        /header name .* not a token/
+      )
+    }
+  })
+
+  it('a variant that does not start with a newline, or more variants than any config keeps', () => {
+    // Names ['abc'], variants ['\nx']: variant count at 31, its length at 35, its first byte at 39.
+    const one = encodeRecord({ ...index, headerNames: ['abc'], variants: ['\nx'] })
+    expect(one[39]).toBe(0x0a)
+    expectCodecError(
+      () => decodeRecord(patched(one, (v) => v.setUint8(39, 0x2f))),
+      /variant .* does not start with/
+    )
+    const full = encodeRecord({
+      ...index,
+      headerNames: [],
+      variants: Array.from({ length: 1024 }, () => '\n'),
+    })
+    const over = new Uint8Array(full.byteLength + 5)
+    over.set(full)
+    over.set([0, 0, 0, 1, 0x0a], full.byteLength)
+    expect(() => decodeRecord(full)).not.toThrow()
+    expectCodecError(
+      () => decodeRecord(patched(over, (v) => v.setUint32(24, 1025))),
+      /variant count 1025 over 1024/
+    )
+  })
+
+  it('accepts what the runtime serves: upper-case tokens, HTAB in values, empty values', () => {
+    const lenient = entry({
+      headers: [
+        ['X-Upper', 'v'],
+        ["!#$%&'*+-.^_`|~09az", 'x'],
+        ['x-tab', 'a\tb'],
+        ['x-empty', ''],
+      ],
+      etag: '"v1"',
+    })
+    const decoded = roundTrip(lenient)
+    expect(decoded).toEqual(lenient)
+    expect(() => serveAll(decoded)).not.toThrow()
+  })
+})
+
+const NOW = 1_763_890_000_000
+const NULL_BODY_STATUS = new Set([204, 205, 304])
+
+/** Everything the Worker does with a decoded record on a hit: none of it may throw. */
+function serveAll(record: StoredRecord): void {
+  if (record.kind === 'vary-index') {
+    const request = new Headers(record.headerNames.map((name): [string, string] => [name, 'v']))
+    variantKey('/k', record.headerNames, request)
+    return
+  }
+  const headers = record.headers as Array<[string, string]>
+  const body = NULL_BODY_STATUS.has(record.status) ? null : record.body
+  new Response(body, { status: record.status, headers })
+  for (const method of ['GET', 'HEAD']) {
+    const options = {
+      cacheName: 'edge-cache',
+      method,
+      status: { hit: true as const, ttl: 1 },
+      now: NOW,
+    }
+    responseFromEntry(record, options)
+    responseFromEntry(record, { ...options, notModified: true })
+  }
+  new Headers(revalidationHeaders(record))
+}
+
+/** Decodes to a record that serves without throwing, or throws EntryCodecError: nothing else. */
+function servesOrRefuses(bytes: Uint8Array): boolean {
+  let record: StoredRecord
+  try {
+    record = decodeRecord(bytes)
+  } catch (error) {
+    if (error instanceof EntryCodecError) return true
+    throw error
+  }
+  serveAll(record)
+  return true
+}
+
+/** `text` with every code point `bad` refuses replaced by a space. */
+const without = (bad: (code: number) => boolean) => (text: string) =>
+  Array.from(text, (char) => (bad(char.codePointAt(0)!) ? ' ' : char)).join('')
+
+const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz".split('')
+const tokenArb = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 16 })
+/** Any code point: tags and variants. */
+const textArb = fc.string({ unit: 'binary', maxLength: 24 })
+/**
+ * Any ASCII character, controls included: what goes into a header. (workerd takes other code points as
+ * UTF-8, with a warning per header; the fixed entry above covers them.)
+ */
+const asciiArb = fc.string({
+  unit: fc.integer({ min: 0, max: 0x7f }).map((code) => String.fromCharCode(code)),
+  maxLength: 24,
+})
+const fieldValueArb = asciiArb.map(without((c) => c === 0x00 || c === 0x0a || c === 0x0d))
+const validatorArb = asciiArb.map(without((c) => (c < 0x20 && c !== 0x09) || c === 0x7f))
+const tagArb = textArb.map(without((c) => c < 0x20 || c === 0x7f))
+const timeArb = fc.double({ noNaN: true, noDefaultInfinity: true })
+const u32Arb = fc.integer({ min: 0, max: 0xffff_ffff })
+
+const entryArb: fc.Arbitrary<CacheEntry> = fc.record({
+  kind: fc.constant('response' as const),
+  status: fc.integer({ min: 200, max: 599 }),
+  headers: fc.array(fc.tuple(tokenArb, fieldValueArb), { maxLength: 6 }),
+  body: fc.uint8Array({ maxLength: 64 }),
+  storedAt: timeArb,
+  initialAgeSec: u32Arb,
+  freshUntil: timeArb,
+  staleWhileRevalidateUntil: timeArb,
+  staleIfErrorUntil: timeArb,
+  mustRevalidate: fc.boolean(),
+  etag: fc.option(validatorArb, { nil: undefined }),
+  lastModified: fc.option(validatorArb, { nil: undefined }),
+  tags: fc.array(tagArb, { maxLength: 5 }),
+  fetchMs: u32Arb,
+})
+
+const indexArb: fc.Arbitrary<VaryIndex> = fc.record({
+  kind: fc.constant('vary-index' as const),
+  headerNames: fc.array(tokenArb, { maxLength: 4 }),
+  createdAt: timeArb,
+  expiresAt: timeArb,
+  variants: fc.array(
+    textArb.map((text) => `\n${text}`),
+    { maxLength: 6 }
+  ),
+})
+
+const recordArb: fc.Arbitrary<StoredRecord> = fc.oneof(entryArb, indexArb)
+
+type Mutation =
+  | { readonly kind: 'flip'; readonly at: number; readonly xor: number }
+  | { readonly kind: 'truncate'; readonly at: number }
+  | { readonly kind: 'append'; readonly bytes: Uint8Array }
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({
+    kind: fc.constant('flip' as const),
+    at: fc.nat(),
+    xor: fc.integer({ min: 1, max: 255 }),
+  }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({
+    kind: fc.constant('append' as const),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
+  })
+)
+
+function mutate(bytes: Uint8Array, mutation: Mutation): Uint8Array {
+  switch (mutation.kind) {
+    case 'flip': {
+      const copy = bytes.slice()
+      copy[mutation.at % copy.byteLength]! ^= mutation.xor
+      return copy
+    }
+    case 'truncate':
+      return bytes.subarray(0, mutation.at % bytes.byteLength)
+    case 'append': {
+      const longer = new Uint8Array(bytes.byteLength + mutation.bytes.byteLength)
+      longer.set(bytes)
+      longer.set(mutation.bytes, bytes.byteLength)
+      return longer
+    }
+  }
+}
+
+describe('entry codec properties (fast-check)', () => {
+  const runs = { numRuns: 300 }
+
+  it('round-trips any valid record to an equal one, which serves', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        const decoded = decodeRecord(encodeRecord(record))
+        expect(decoded).toEqual(record)
+        serveAll(decoded)
+      }),
+      runs
+    )
+  })
+
+  it('random bytes decode to a servable record or throw EntryCodecError', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 128 }), servesOrRefuses), runs)
+    // Past the magic: a valid preamble (either version, either kind) then random bytes.
+    const preambled = fc
+      .tuple(fc.constantFrom(1, 2), fc.constantFrom(0, 1), fc.uint8Array({ maxLength: 128 }))
+      .map(([version, kind, rest]) => Uint8Array.from([0x45, 0x43, version, kind, ...rest]))
+    fc.assert(fc.property(preambled, servesOrRefuses), runs)
+  })
+
+  it('a mutated valid encoding (flipped byte, truncated, appended) serves or throws EntryCodecError', () => {
+    fc.assert(
+      fc.property(
+        recordArb,
+        fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+        (record, mutations) => servesOrRefuses(mutations.reduce(mutate, encodeRecord(record)))
+      ),
+      runs
+    )
   })
 })

@@ -52,6 +52,7 @@ describe('purge view', () => {
       headerNames: ['accept-language'],
       createdAt: T0 + 500,
       expiresAt: T0 + 60_000,
+      variants: [],
     }
     expect(v.check('/search?q=tv', index, true)).toBeUndefined()
   })
