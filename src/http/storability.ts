@@ -1,8 +1,9 @@
-import type { CacheControl } from './cache-control'
+import { parseCacheControl, type CacheControl } from './cache-control'
 import { isHeuristicallyCacheable } from './freshness'
 
 export type NotStorableReason =
   | 'status'
+  | 'malformed-directives'
   | 'no-store'
   | 'private'
   | 'authorization'
@@ -26,15 +27,22 @@ export interface StorabilityInput {
   readonly keyHeaders: readonly string[]
 }
 
-/** Statuses we can store when the response carries explicit freshness (RFC 9111 §3: "final and understood"). */
-const EXPLICITLY_CACHEABLE = new Set([
-  200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 421, 451, 501,
-])
+/**
+ * RFC 9111 §3: any final status may be stored when the response carries explicit freshness; a 206
+ * (ranges are not assembled here) and a 304 (it validates a copy, it is not one) are not.
+ */
+/** Statuses a route `ttl` stores without the origin's own lifetime: the successful and redirect ones. */
+const ROUTE_TTL_STATUSES = new Set([200, 203, 204, 300, 301, 302, 303, 307, 308])
+
+function isFinalStorableStatus(status: number): boolean {
+  return status >= 200 && status <= 599 && status !== 206 && status !== 304
+}
 
 const NOT_STORED: Record<NotStorableReason, Storability> = Object.fromEntries(
   (
     [
       'status',
+      'malformed-directives',
       'no-store',
       'private',
       'authorization',
@@ -59,11 +67,12 @@ function hasExplicitFreshness(cc: CacheControl, headers: Headers): boolean {
  */
 export function checkStorable(input: StorabilityInput): Storability {
   const { status, cacheControl: cc, responseHeaders } = input
-  if (!EXPLICITLY_CACHEABLE.has(status) && !isHeuristicallyCacheable(status))
-    return NOT_STORED.status
-  if (status === 206) return NOT_STORED.status // ranges are not assembled here
+  if (!isFinalStorableStatus(status)) return NOT_STORED.status
   if (cc.noStore || input.requestCacheControl.noStore) return NOT_STORED['no-store']
   if (cc.private) return NOT_STORED.private
+  // A directive we could not read cleanly: its strictest reading is already in the flags above, and
+  // whatever lifetime it meant cannot be trusted (Trust: the strictest reading wins, DESIGN §4.11).
+  if (cc.malformed) return NOT_STORED['malformed-directives']
   // RFC 9111 §3.5 would allow `public`/`s-maxage` answers to authorised requests; sharing them across
   // identities is exactly the leak we refuse unless the route puts the identity in the key.
   if (input.requestHeaders.has('authorization') && !input.keyHeaders.includes('authorization')) {
@@ -83,7 +92,7 @@ export function checkStorable(input: StorabilityInput): Storability {
       ? STORABLE
       : NOT_STORED['no-cache-without-validator']
   }
-  if (input.ttlOverride) return status < 400 ? STORABLE : maybeExplicit(cc, responseHeaders, status)
+  if (input.ttlOverride && ROUTE_TTL_STATUSES.has(status)) return STORABLE
   return maybeExplicit(cc, responseHeaders, status)
 }
 
@@ -92,4 +101,35 @@ function maybeExplicit(cc: CacheControl, headers: Headers, status: number): Stor
   if ((cc.public || isHeuristicallyCacheable(status)) && headers.has('last-modified'))
     return STORABLE
   return NOT_STORED['no-freshness']
+}
+
+const NO_REQUEST = new Headers()
+const NO_DIRECTIVES = parseCacheControl(null)
+const RESPONSE_REFUSALS: ReadonlySet<NotStorableReason> = new Set([
+  'no-store',
+  'private',
+  'malformed-directives',
+  'set-cookie',
+  'vary-star',
+])
+
+/**
+ * Whether a response refuses to be kept in a shared cache at all, whatever the request was: the
+ * check for an update of a stored copy (a 304, a refresh), after which the copy must go.
+ */
+export function responseRefusesSharing(
+  status: number,
+  responseHeaders: Headers,
+  cacheControl: CacheControl
+): boolean {
+  const verdict = checkStorable({
+    requestHeaders: NO_REQUEST,
+    requestCacheControl: NO_DIRECTIVES,
+    status,
+    responseHeaders,
+    cacheControl,
+    ttlOverride: true,
+    keyHeaders: [],
+  })
+  return !verdict.storable && RESPONSE_REFUSALS.has(verdict.reason)
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { parseCacheControl, parseDeltaSeconds } from '../../src/http/cache-control'
+import fc from 'fast-check'
+import {
+  parseCacheControl,
+  parseDeltaSeconds,
+  responseDirectives,
+} from '../../src/http/cache-control'
+import { checkStorable } from '../../src/http/storability'
 
 const MAX_DELTA = 2_147_483_648 // 2^31, RFC 9111 §1.2.2
 
@@ -53,6 +59,7 @@ describe('parseCacheControl', () => {
         mustRevalidate: false,
         proxyRevalidate: false,
         immutable: false,
+        malformed: false,
       })
       expect(cc.maxAge).toBeUndefined()
       expect(cc.sMaxAge).toBeUndefined()
@@ -451,5 +458,141 @@ describe('parseCacheControl: unterminated quotes', () => {
     const cc = parseCacheControl('private="x')
     expect(cc.private).toBe(true)
     expect(cc.privateFields).toEqual([])
+  })
+})
+
+describe('parseCacheControl: the strictest reading of a malformed value', () => {
+  it.each([
+    ['private max-age=0', { private: true }],
+    ['no-store;', { noStore: true }],
+    ['no-cache; no-store', { noStore: true, noCache: true }],
+    ['private;', { private: true }],
+    ['max-age=60 PRIVATE', { private: true }],
+    ['max-age=60;no-store', { noStore: true }],
+    ['public, max-age=60, private="x', { private: true }],
+  ])('%s', (value, flags) => {
+    const cc = parseCacheControl(value)
+    expect(cc.malformed).toBe(true)
+    expect(cc).toMatchObject(flags)
+  })
+
+  it.each(['max-age=60', 'max-age=60,', ',max-age=60', 'max-age=60,, public', 'no-cache="a, b"'])(
+    '%s is clean',
+    (value) => {
+      expect(parseCacheControl(value).malformed).toBe(false)
+    }
+  )
+})
+
+describe('responseDirectives', () => {
+  it('adds the restrictive directives of the targeted fields', () => {
+    const cc = responseDirectives(
+      new Headers({ 'cache-control': 'max-age=60', 'surrogate-control': 'no-store' })
+    )
+    expect(cc.noStore).toBe(true)
+    expect(cc.maxAge).toBe(60)
+  })
+
+  it('reads Pragma: no-cache only without Cache-Control', () => {
+    expect(responseDirectives(new Headers({ pragma: 'no-cache' })).noCache).toBe(true)
+    expect(
+      responseDirectives(new Headers({ pragma: 'no-cache', 'cache-control': 'max-age=5' })).noCache
+    ).toBe(false)
+  })
+
+  it('a malformed targeted field makes the whole reading malformed', () => {
+    const cc = responseDirectives(
+      new Headers({ 'cache-control': 'max-age=60', 'cdn-cache-control': 'private max-age=5' })
+    )
+    expect(cc.malformed).toBe(true)
+    expect(cc.private).toBe(true)
+  })
+})
+
+describe('parseCacheControl: properties (fast-check)', () => {
+  const PIECES = [
+    'private',
+    'no-store',
+    'no-cache',
+    'public',
+    'max-age=60',
+    's-maxage=60',
+    'must-revalidate',
+    'stale-while-revalidate=5',
+    'x-ext',
+    'PRIVATE',
+    'No-Store',
+    '=',
+    '"',
+    '\\',
+    ',',
+    ', ',
+    ';',
+    ' ',
+    '\t',
+    '60',
+    'a="b"',
+    'private="set-cookie"',
+  ]
+  const value = fc.array(fc.constantFrom(...PIECES), { maxLength: 12 }).map((p) => p.join(''))
+  const storable = (cc: string) =>
+    checkStorable({
+      requestHeaders: new Headers(),
+      requestCacheControl: parseCacheControl(null),
+      status: 200,
+      responseHeaders: new Headers({
+        'cache-control': cc,
+        'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT',
+      }),
+      cacheControl: parseCacheControl(cc),
+      ttlOverride: true,
+      keyHeaders: [],
+    }).storable
+  const TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/
+
+  it('never throws, on any string', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => void parseCacheControl(s)),
+      {
+        numRuns: 1000,
+      }
+    )
+  })
+
+  it('a malformed value is never storable', () => {
+    fc.assert(
+      fc.property(value, (cc) => {
+        if (parseCacheControl(cc).malformed) expect(storable(cc)).toBe(false)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it('a bare private or no-store token anywhere makes it unstorable (values without = or quotes)', () => {
+    fc.assert(
+      fc.property(value, (cc) => {
+        if (/[="]/.test(cc)) return
+        const words = cc.split(new RegExp(`(?!${TOKEN_CHAR.source}).`)).map((w) => w.toLowerCase())
+        if (words.includes('private') || words.includes('no-store'))
+          expect(storable(cc)).toBe(false)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it('adding a restrictive token, with any separator, never makes a value more shareable', () => {
+    fc.assert(
+      fc.property(
+        value,
+        fc.constantFrom('private', 'no-store'),
+        fc.constantFrom(', ', ',', ' ', ';', '\t'),
+        fc.boolean(),
+        (cc, token, separator, before) => {
+          const stricter = before ? `${token}${separator}${cc}` : `${cc}${separator}${token}`
+          expect(storable(stricter)).toBe(false)
+        }
+      ),
+      { numRuns: 2000 }
+    )
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseCacheControl } from '../../src/http/cache-control'
-import { checkStorable } from '../../src/http/storability'
+import { parseCacheControl, responseDirectives } from '../../src/http/cache-control'
+import { checkStorable, responseRefusesSharing } from '../../src/http/storability'
 import type { NotStorableReason, Storability } from '../../src/http/storability'
 
 const FUTURE = new Date(Date.now() + 3_600_000).toUTCString()
@@ -28,7 +28,7 @@ function check({
     requestCacheControl: parseCacheControl(requestHeaders.get('cache-control')),
     status,
     responseHeaders,
-    cacheControl: parseCacheControl(responseHeaders.get('cache-control')),
+    cacheControl: responseDirectives(responseHeaders),
     ttlOverride,
     keyHeaders,
   })
@@ -255,10 +255,18 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
   })
 
   describe('status codes', () => {
-    it.each([500, 502, 503, 504, 507])('%i is not storable, even with max-age', (status) => {
-      expect(check({ status, response: { 'cache-control': 'public, max-age=60' } })).toEqual(
-        not('status')
-      )
+    it.each([500, 502, 503, 504, 507, 599])(
+      '%i with max-age is storable (any final status with explicit freshness, RFC 9111 §3)',
+      (status) => {
+        expect(check({ status, response: { 'cache-control': 'public, max-age=60' } })).toEqual(
+          STORABLE
+        )
+      }
+    )
+
+    it.each([500, 503])('%i without explicit freshness is not storable', (status) => {
+      expect(check({ status })).toEqual(not('no-freshness'))
+      expect(check({ status, response: { 'last-modified': PAST } })).toEqual(not('no-freshness'))
     })
 
     it('501 with max-age is storable (heuristically cacheable, RFC 9110 §15.1)', () => {
@@ -272,8 +280,8 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
       expect(check({ status: 206, ttlOverride: true })).toEqual(not('status'))
     })
 
-    it.each([100, 101, 103, 201, 202, 205, 299, 304, 399, 400, 401, 403, 418, 499, 600, 999])(
-      'unknown or non-cacheable status %i is not storable',
+    it.each([100, 101, 103, 199, 304, 600, 999])(
+      'a non-final or out-of-range status %i is not storable',
       (status) => {
         expect(check({ status, response: { 'cache-control': 'max-age=60' } })).toEqual(
           not('status')
@@ -288,8 +296,15 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
       }
     )
 
+    it.each([201, 202, 205, 299, 399, 400, 401, 403, 418, 499])(
+      '%i with max-age is storable (final and explicitly fresh)',
+      (status) => {
+        expect(check({ status, response: { 'cache-control': 'max-age=60' } })).toEqual(STORABLE)
+      }
+    )
+
     it('status is checked before the other reasons', () => {
-      expect(check({ status: 500, response: { 'cache-control': 'no-store' } })).toEqual(
+      expect(check({ status: 600, response: { 'cache-control': 'no-store' } })).toEqual(
         not('status')
       )
     })
@@ -340,8 +355,12 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
       expect(check({ status, ttlOverride: true })).toEqual(STORABLE)
     })
 
-    it('does not store a 500', () => {
-      expect(check({ status: 500, ttlOverride: true })).toEqual(not('status'))
+    it('does not store a 500 without its own freshness', () => {
+      expect(check({ status: 500, ttlOverride: true })).toEqual(not('no-freshness'))
+    })
+
+    it.each([201, 202, 205])('does not store a %i on the route ttl alone', (status) => {
+      expect(check({ status, ttlOverride: true })).toEqual(not('no-freshness'))
     })
 
     it('does not store a 404 without explicit freshness', () => {
@@ -387,5 +406,50 @@ describe('checkStorable (RFC 9111 §3, shared cache)', () => {
         not('vary-star')
       )
     })
+  })
+})
+
+describe('malformed directives (the strictest reading wins)', () => {
+  it.each([
+    ['private max-age=0', 'private'],
+    ['no-store;', 'no-store'],
+    ['no-cache; no-store', 'no-store'],
+    ['private;', 'private'],
+    ['max-age=60 foo', 'malformed-directives'],
+    ['max-age=60;', 'malformed-directives'],
+    ['max-age =60', 'malformed-directives'],
+    ['max-age="60', 'malformed-directives'],
+  ] as const)('%s with Last-Modified and a route ttl: %s', (value, reason) => {
+    const response = { 'cache-control': value, 'last-modified': PAST, expires: FUTURE }
+    expect(check({ response })).toEqual(not(reason))
+    expect(check({ response, ttlOverride: true })).toEqual(not(reason))
+  })
+
+  it('an unparseable Surrogate-Control or CDN-Cache-Control means not stored', () => {
+    for (const field of ['surrogate-control', 'cdn-cache-control']) {
+      const response = { 'cache-control': 'max-age=60', [field]: 'max-age=60 x' }
+      expect(check({ response })).toEqual(not('malformed-directives'))
+    }
+  })
+})
+
+describe('responseRefusesSharing', () => {
+  const refuses = (headers: Record<string, string>, status = 200) => {
+    const h = new Headers(headers)
+    return responseRefusesSharing(status, h, responseDirectives(h))
+  }
+
+  it('is true for what a shared copy must never become', () => {
+    expect(refuses({ 'cache-control': 'private, max-age=60' })).toBe(true)
+    expect(refuses({ 'cache-control': 'no-store' })).toBe(true)
+    expect(refuses({ 'cache-control': 'max-age=60', 'set-cookie': 'a=b' })).toBe(true)
+    expect(refuses({ 'cache-control': 'max-age=60', vary: '*' })).toBe(true)
+    expect(refuses({ 'cache-control': 'max-age=60 private' })).toBe(true)
+  })
+
+  it('is false for an answer that is merely not storable now', () => {
+    expect(refuses({})).toBe(false)
+    expect(refuses({}, 503)).toBe(false)
+    expect(refuses({ 'cache-control': 'max-age=60' })).toBe(false)
   })
 })
