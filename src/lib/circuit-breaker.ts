@@ -64,6 +64,14 @@ export class CircuitBreaker {
     }
   }
 
+  /** Opens now, whatever the count: for owners that judge failures by their own rule. */
+  trip(now: number): void {
+    this.#failures = 0
+    this.#trialAt = undefined
+    this.#openedAt = now
+    if (this.#state !== 'open') this.#set('open')
+  }
+
   #set(state: BreakerState): void {
     this.#state = state
     this.onChange(state)

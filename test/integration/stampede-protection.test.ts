@@ -13,7 +13,10 @@ import {
 describe('origin circuit breaker', () => {
   it('origin down: every key within stale-if-error is served, origin calls limited to the breaker', async () => {
     const bindings = envWithConfig((config) => {
-      config.origin = { breaker: { failureThreshold: 3, cooldownMs: 60_000 } }
+      // The fills are out of its window by the time the origin fails: three failures over three keys.
+      config.origin = {
+        breaker: { minRequests: 3, minKeys: 3, windowMs: 1000, cooldownMs: 60_000 },
+      }
     })
     const paths = Array.from({ length: 6 }, (_, i) =>
       echo(`down-${i}`, { 'cache-control': 'max-age=1, stale-if-error=300' })
@@ -31,8 +34,8 @@ describe('origin circuit breaker', () => {
       expect(response.status).toBe(200)
       expect(cacheStatus(response)).toContain('detail=stale-if-error')
     }
-    // 30 requests, but the origin saw only what opened the breakers: this isolate's (3) and those of
-    // the Coalescer objects the first failures went through (each needs its own 3).
+    // 30 requests, but the origin saw only what opened this isolate's breaker (3 failures over 3
+    // keys); each Coalescer object has its own breaker, and sees too few keys to open it.
     const calls = (await originStats()).fetches - before
     expect(calls).toBeGreaterThanOrEqual(3)
     expect(calls).toBeLessThanOrEqual(5)
@@ -48,7 +51,7 @@ describe('origin circuit breaker', () => {
 
   it('half-open: after the cooldown one probe goes through and closes it', async () => {
     const bindings = envWithConfig((config) => {
-      config.origin = { breaker: { failureThreshold: 2, cooldownMs: 500 } }
+      config.origin = { breaker: { minRequests: 2, minKeys: 2, cooldownMs: 500 } }
     })
     await originControl('fail', { mode: 'error' })
     for (let i = 0; i < 4; i++) await send(echo(`probe-${i}`), {}, undefined, bindings)
