@@ -1,8 +1,12 @@
 import type { ProxyContext } from './proxy/context'
 import type { Env } from './env'
+import type { RequestPath } from './http/request-path'
 
-/** Hono generics for the app: bindings and the per-request proxy context and the parsed request URL. */
+/**
+ * Hono generics for the app: bindings, the per-request proxy context, the parsed request URL and its
+ * normalised path (the one routes, rules, the key and the origin request use).
+ */
 export interface AppEnv {
   Bindings: Env
-  Variables: { proxy: ProxyContext; url: URL }
+  Variables: { proxy: ProxyContext; url: URL; path: RequestPath }
 }

@@ -6,6 +6,7 @@ import type { AppEnv } from './app-env'
 import { loadConfig } from './config/load-config'
 import { matchRoute } from './config/route-matcher'
 import { errorResponse } from './http/error-response'
+import { requestPath } from './http/request-path'
 import { l2MetricEvents } from './metrics/l2-events'
 import { requestMetrics } from './metrics/middleware'
 import { handleCacheable } from './proxy/cache-handler'
@@ -30,6 +31,7 @@ app.use('*', async function proxyContext(c, next) {
   const config = loadConfig(c.env)
   const url = new URL(c.req.url)
   c.set('url', url)
+  c.set('path', requestPath(url.pathname))
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
   const { tiers, l2 } = requestTiers(config, c.req.raw, url.origin, waitUntil, l2MetricEvents)
   c.set('proxy', { config, tiers, l2, waitUntil })
@@ -53,10 +55,12 @@ app.all('*', async function edgeCache(c) {
   const request = c.req.raw
   const ctx = c.var.proxy
   const url = c.var.url
-  const route = matchRoute(ctx.config.routes, url.pathname)
+  const { path, ambiguous } = c.var.path
+  const route = matchRoute(ctx.config.routes, path)
   if (!CACHEABLE_METHODS.has(request.method)) return passThrough(request, url, ctx, 'method')
   if (route === undefined) return passThrough(request, url, ctx, 'bypass', 'no-route')
   if (route.bypass) return passThrough(request, url, ctx, 'bypass', 'route')
+  if (ambiguous) return passThrough(request, url, ctx, 'bypass', 'ambiguous-path')
   return handleCacheable(request, url, route, ctx)
 })
 

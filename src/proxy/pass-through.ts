@@ -1,3 +1,4 @@
+import { normalizePath } from '../cache/cache-key'
 import { primaryKeyForUrl } from '../cache/invalidate'
 import type { ForwardReason } from '../http/cache-status'
 import { fetchOrigin, originUrlFor, passThroughHeaders } from '../origin/origin-request'
@@ -21,7 +22,8 @@ export async function passThrough(
   detail?: string
 ): Promise<Response> {
   const { config } = ctx
-  const target = originUrlFor(config, url.pathname, url.search)
+  // The normalised path, as routes and rules saw it; the query goes as the client sent it.
+  const target = originUrlFor(config, normalizePath(url.pathname), url.search)
   let result
   try {
     result = await fetchOrigin(

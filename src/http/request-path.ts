@@ -1,0 +1,44 @@
+import { normalizePath } from '../cache/cache-key'
+
+/**
+ * The one spelling of a request path that routes, rate-limit rules, the cache key and the origin
+ * request all use (DESIGN §4.12): RFC 3986 §6.2.2 normalised (percent-encoded unreserved characters
+ * decoded, other escapes upper-cased; the URL parser already removed dot segments, `%2e` ones too).
+ */
+export interface RequestPath {
+  readonly path: string
+  /**
+   * The path names a resource some origins would read as another path: an encoded separator (`%2F`,
+   * `%5C`), a `;param` segment parameter or an empty segment (`//`). Such a request is never cached
+   * (its key could sit under one route while the origin serves another's resource).
+   */
+  readonly ambiguous: boolean
+  /**
+   * Every spelling a rate-limit rule is matched against: the path, the path as a lenient origin
+   * would read it (separators decoded, parameters dropped, slashes collapsed), and that in lower
+   * case and without a trailing slash. A rule counts a request if any spelling matches: evading a
+   * rule by spelling is impossible, and counting too much is the safe side.
+   */
+  readonly ruleSpellings: readonly string[]
+}
+
+const AMBIGUOUS = /%2F|%5C|;|\/\//i
+
+export function requestPath(pathname: string): RequestPath {
+  const path = normalizePath(pathname)
+  const ambiguous = AMBIGUOUS.test(path)
+  const lenient = ambiguous ? lenientReading(path) : path
+  const spellings = new Set([path, lenient, lenient.toLowerCase()])
+  for (const spelling of [...spellings]) {
+    if (spelling.length > 1 && spelling.endsWith('/')) spellings.add(spelling.slice(0, -1))
+  }
+  return { path, ambiguous, ruleSpellings: [...spellings] }
+}
+
+/** The path as the most lenient origin would route it. */
+function lenientReading(path: string): string {
+  return path
+    .replace(/%2F|%5C/gi, '/')
+    .replace(/;[^/]*/g, '')
+    .replace(/\/{2,}/g, '/')
+}
