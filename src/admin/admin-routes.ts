@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { primaryKeyForUrl } from '../cache/invalidate'
 import { matchRoute } from '../config/route-matcher'
@@ -6,6 +6,7 @@ import { handleCacheable } from '../proxy/cache-handler'
 import { purgeScopeOf } from '../proxy/request-tiers'
 import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
+import { requestPath } from '../http/request-path'
 import { bearerAuth } from './bearer-auth'
 import { parseJsonBody } from './json-body'
 import { createObservabilityRoutes } from './observability-routes'
@@ -55,9 +56,18 @@ export const warmRequestSchema = z.strictObject({
 
 export type PurgeRequest = z.infer<typeof purgeRequestSchema>
 
+const notFound = (c: Context<AppEnv>) =>
+  errorResponse(404, 'not_found', `No admin endpoint ${c.req.method} ${c.req.path}.`)
+
 /** `/_cache/*`: token-protected health and purge. */
 export function createAdminRoutes(): Hono<AppEnv> {
   const admin = new Hono<AppEnv>()
+  // With `admin.hostname`, other hostnames see no admin API at all: not even its public pages.
+  admin.use('*', async function adminHostname(c, next) {
+    const { hostname } = c.var.proxy.config.admin
+    if (hostname !== undefined && c.var.url.hostname !== hostname) return notFound(c)
+    await next()
+  })
   // Before the admin token check: these take the metrics token too, and the dashboard page is public.
   admin.route('/', createObservabilityRoutes())
   admin.use('*', async (c, next) => bearerAuth(() => c.var.proxy.config.adminToken)(c, next))
@@ -151,8 +161,9 @@ export function createAdminRoutes(): Hono<AppEnv> {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const [i, value] = next
         const url = new URL(value, c.req.url)
-        const route = matchRoute(ctx.config.routes, url.pathname)
-        if (route === undefined || route.bypass) {
+        const { path, ambiguous } = requestPath(url.pathname)
+        const route = matchRoute(ctx.config.routes, path)
+        if (route === undefined || route.bypass || ambiguous) {
           results[i] = { url: value, status: null, cacheStatus: null }
           continue
         }
@@ -173,9 +184,7 @@ export function createAdminRoutes(): Hono<AppEnv> {
   })
 
   // Nothing under /_cache reaches the origin, known or not.
-  admin.all('*', (c) =>
-    errorResponse(404, 'not_found', `No admin endpoint ${c.req.method} ${c.req.path}.`)
-  )
+  admin.all('*', notFound)
 
   return admin
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config/load-config'
 import type { CompiledRoute } from '../config/route-matcher'
-import { parseCacheControl, type CacheControl } from '../http/cache-control'
+import { responseDirectives, type CacheControl } from '../http/cache-control'
 import { mergeNotModified } from '../http/conditional'
 import { correctedInitialAge, freshnessLifetime } from '../http/freshness'
 import { hopByHopFields } from '../http/headers'
@@ -20,11 +20,10 @@ const NOT_STORED_FIELDS = [
   'surrogate-control',
 ]
 
-const MAX_TAGS = 64
 const MAX_TAG_LENGTH = 256
 
-/** Tags from Surrogate-Key / Cache-Tag (space or comma separated) plus the route's, bounded. */
-export function entryTags(headers: Headers, route: CompiledRoute): string[] {
+/** Tags from Surrogate-Key / Cache-Tag (space or comma separated) plus the route's, at most `maxTags`. */
+export function entryTags(headers: Headers, route: CompiledRoute, maxTags: number): string[] {
   const tags = new Set(route.tags)
   for (const name of ['surrogate-key', 'cache-tag']) {
     const value = headers.get(name)
@@ -33,7 +32,7 @@ export function entryTags(headers: Headers, route: CompiledRoute): string[] {
       if (tag && tag.length <= MAX_TAG_LENGTH) tags.add(tag)
     }
   }
-  return [...tags].slice(0, MAX_TAGS)
+  return [...tags].slice(0, maxTags)
 }
 
 export function storedHeaders(headers: Headers, cc: CacheControl): Array<[string, string]> {
@@ -79,16 +78,19 @@ export function entryTiming(
   const initialAgeSec = override ? 0 : correctedInitialAge(headers, requestTime, responseTime)
   const mustRevalidate = !override && (cc.mustRevalidate || cc.proxyRevalidate || cc.noCache)
   const freshUntil = responseTime + Math.max(0, lifetime - initialAgeSec) * 1000
+  // The route's stale windows fill in for the origin's only where the origin left room: not under
+  // s-maxage (it carries proxy-revalidate for a shared cache, RFC 9111 §5.2.2.10) and not for errors.
+  const routeDefaults = override || (cc.sMaxAge === undefined && status < 400)
   const swr = mustRevalidate
     ? 0
     : override
       ? route.staleWhileRevalidate
-      : (cc.staleWhileRevalidate ?? route.staleWhileRevalidate)
+      : (cc.staleWhileRevalidate ?? (routeDefaults ? route.staleWhileRevalidate : 0))
   const sie = mustRevalidate
     ? 0
     : override
       ? route.staleIfError
-      : (cc.staleIfError ?? route.staleIfError)
+      : (cc.staleIfError ?? (routeDefaults ? route.staleIfError : 0))
   return {
     initialAgeSec,
     freshUntil,
@@ -122,7 +124,7 @@ export function buildEntry(
     ...entryTiming(status, headers, cc, route, config, requestTime, responseTime),
     etag: headers.get('etag') ?? undefined,
     lastModified: headers.get('last-modified') ?? undefined,
-    tags: entryTags(headers, route),
+    tags: entryTags(headers, route, config.limits.maxTagsPerEntry),
     fetchMs: Math.max(0, responseTime - requestTime),
   }
 }
@@ -138,7 +140,7 @@ export function refreshEntry(
   const merged = mergeNotModified(stored.headers, new Headers(storedHeaders(notModified, cc)))
   const headers = new Headers(merged)
   // A 304 without Cache-Control keeps the stored directives: freshness comes from the merged headers.
-  const mergedCc = parseCacheControl(headers.get('cache-control'))
+  const mergedCc = responseDirectives(headers)
   return {
     ...stored,
     headers: merged,

@@ -51,7 +51,24 @@ export const rateLimitRuleSchema = z.strictObject({
   identity: z
     .strictObject({
       ip: z.boolean().default(false),
+      /**
+       * IPv6 clients count per prefix of this many bits: one host usually holds a whole /64, so the
+       * full address would give it 2^64 identities. IPv4 (and IPv4-mapped IPv6) stays exact.
+       */
+      ipv6Prefix: z.number().int().min(1).max(128).default(64),
       headers: z.array(headerName).default([]),
+      /**
+       * With headers, whose values the client chooses, the identity is hashed into this many buckets
+       * per rule (one Durable Object each), so no client can create objects without bound. The
+       * trade-off: identities that collide share one limit, which is more restrictive, never less.
+       * More buckets, fewer collisions. Rules on `ip` alone keep one object per (masked) address.
+       */
+      buckets: z
+        .number()
+        .int()
+        .min(1)
+        .max(2 ** 20)
+        .default(65_536),
     })
     .refine((identity) => identity.ip || identity.headers.length > 0, 'needs ip or headers'),
   limit: z.number().int().positive().max(10_000),
@@ -130,6 +147,38 @@ export const coalescerSchema = z
   })
   .prefault({})
 
+/** The admin API (`/_cache/*`). */
+export const adminSchema = z
+  .strictObject({
+    /**
+     * When set, `/_cache/*` answers only on this hostname; on any other it is a 404 that never
+     * reaches the origin (so a public hostname need not expose the admin API at all).
+     */
+    hostname: z
+      .string()
+      .max(253)
+      .regex(
+        /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+        'must be a hostname like "admin.example.com" (RFC 1123 §2.1)'
+      )
+      .transform((hostname) => hostname.toLowerCase())
+      .optional(),
+    /**
+     * Token guessing: failed token checks (admin or metrics token) allowed per client IP (IPv6 per
+     * /64) in a sliding window. Past it, `/_cache/*` answers 429 without checking the token, the right
+     * one included, until the oldest failure leaves the window. A limiter that cannot answer within
+     * `timeoutMs` does not lock admins out: the check is skipped (and logged).
+     */
+    authFailures: z
+      .strictObject({
+        limit: z.number().int().positive().max(10_000).default(10),
+        windowSeconds: z.number().int().positive().max(86_400).default(60),
+        timeoutMs: z.number().int().positive().max(10_000).default(500),
+      })
+      .prefault({}),
+  })
+  .prefault({})
+
 /** One region of L2_REGIONS: where its Upstash REST endpoint is and its token. */
 export const l2RegionSchema = z.strictObject({
   name: regionName,
@@ -163,14 +212,20 @@ export const cacheConfigSchema = z.strictObject({
       /** Default request headers forwarded on cacheable requests (routes may replace the list). */
       forwardHeaders: z.array(headerName).default(['accept', 'accept-language']),
       /**
-       * Per isolate (Worker and Coalescer): consecutive failures (5xx, timeouts, unreachable) open it;
-       * while open, stale-if-error copies are served and the rest get a quick 503; after `cooldownMs`
-       * one probe may go through (success closes it, failure re-opens it).
+       * Per isolate (Worker and Coalescer): only an outage opens it. Transport failures, timeouts and
+       * `failureStatuses` count as failures; any other answer (a 500 included) is that URL's answer.
+       * It opens when at least `failureRatio` of at least `minRequests` requests in `windowMs` failed,
+       * across at least `minKeys` distinct keys. While open, stale-if-error copies are served and the
+       * rest get a quick 503; after `cooldownMs` one probe may go through (success closes it).
        */
       breaker: z
         .strictObject({
           enabled: z.boolean().default(true),
-          failureThreshold: z.number().int().positive().max(1000).default(5),
+          failureRatio: z.number().gt(0).max(1).default(0.5),
+          minRequests: z.number().int().positive().max(100_000).default(20),
+          minKeys: z.number().int().positive().max(1000).default(5),
+          windowMs: z.number().int().min(100).max(600_000).default(10_000),
+          failureStatuses: z.array(z.number().int().min(500).max(599)).default([502, 503, 504]),
           cooldownMs: z.number().int().positive().max(600_000).default(5000),
         })
         .prefault({}),
@@ -187,6 +242,13 @@ export const cacheConfigSchema = z.strictObject({
         .default(5 * 1024 * 1024),
       /** Keys longer than this are not cached (the request is still served). */
       maxKeyLength: z.number().int().min(64).max(16_384).default(2048),
+      /**
+       * Most variants one URL keeps (origin `Vary`, route key headers): storing one more deletes the
+       * least recently stored, so a client cannot grow the cache without bound by varying a header.
+       */
+      maxVariantsPerKey: z.number().int().min(1).max(1024).default(32),
+      /** Most tags one entry carries (Surrogate-Key, Cache-Tag and the route's); further ones are dropped. */
+      maxTagsPerEntry: z.number().int().min(0).max(1024).default(64),
       /** Largest admin request body accepted. */
       maxAdminBodyBytes: z
         .number()
@@ -222,6 +284,7 @@ export const cacheConfigSchema = z.strictObject({
   retainStaleSeconds: seconds.max(7 * 86_400).default(3600),
   /** Rate limits, checked before the cache; every matching rule applies. */
   rateLimits: z.array(rateLimitRuleSchema).default([]),
+  admin: adminSchema,
   /** Request metrics, batched from each isolate into the Stats Durable Object. */
   metrics: z
     .strictObject({
@@ -305,3 +368,4 @@ export type L2Settings = z.output<typeof l2Schema>
 export type L2Region = z.output<typeof l2RegionSchema>
 export type CoalescerSettings = z.output<typeof coalescerSchema>
 export type PurgeSettings = z.output<typeof cacheConfigSchema>['purge']
+export type AdminSettings = z.output<typeof adminSchema>

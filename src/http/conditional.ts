@@ -43,6 +43,18 @@ export function isNotModified(request: Headers, stored: Validators): boolean {
   return since !== undefined && modified !== undefined && modified <= since
 }
 
+/**
+ * Whether a request's preconditions turn the stored response into a 304. RFC 9110 §13.2.1: they are
+ * evaluated only when the response without them would be a 2xx; a stored 404 or 500 is not a
+ * selected representation, so `If-None-Match: *` does not match it and it is sent as it is.
+ */
+export function answersNotModified(
+  request: Headers,
+  stored: Validators & { readonly status: number }
+): boolean {
+  return stored.status >= 200 && stored.status < 300 && isNotModified(request, stored)
+}
+
 /** RFC 9110 §15.4.5: the fields a 304 carries from the 200 it stands for. */
 const NOT_MODIFIED_FIELDS = [
   'cache-control',

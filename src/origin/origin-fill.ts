@@ -4,7 +4,7 @@ import type { CacheTier } from '../cache/tier'
 import { storeVariant } from '../cache/variant-store'
 import type { Config } from '../config/load-config'
 import type { CompiledRoute } from '../config/route-matcher'
-import { parseCacheControl } from '../http/cache-control'
+import { parseCacheControl, responseDirectives } from '../http/cache-control'
 import { revalidationHeaders, type Validators } from '../http/conditional'
 import { parseFieldNames } from '../http/headers'
 import { readBodyWithLimit } from '../http/read-body'
@@ -69,14 +69,13 @@ export async function fetchForCache(input: FillInput): Promise<FillOutcome> {
       config.origin.timeoutMs
     )
   } catch (error) {
-    breaker?.failure(Date.now())
+    breaker?.record(Date.now(), input.path + input.query, 'failed')
     return { kind: 'failed', error }
   }
   const { response, requestTime, responseTime } = result
-  if (response.status >= 500) breaker?.failure(responseTime)
-  else breaker?.success()
+  breaker?.record(responseTime, input.path + input.query, breaker.outcomeOf(response.status))
 
-  const cacheControl = parseCacheControl(response.headers.get('cache-control'))
+  const cacheControl = responseDirectives(response.headers)
   const exchange: OriginExchange = {
     status: response.status,
     headers: response.headers,
@@ -155,5 +154,6 @@ export function storeFilled(
     requestTime: input.requestTime,
     retainStaleMs: config.retainStaleSeconds * 1000,
     maxKeyLength: config.limits.maxKeyLength,
+    maxVariants: config.limits.maxVariantsPerKey,
   })
 }

@@ -6,12 +6,12 @@ import { lookupVariant, type Found } from '../cache/variant-store'
 import { askCoalescer, type CoalesceResult } from '../coalesce/coalescer-client'
 import { fillPolicy, type FillAnswer, type FillRequest } from '../coalesce/protocol'
 import type { CompiledRoute } from '../config/route-matcher'
-import type { CircuitBreaker } from '../lib/circuit-breaker'
-import { parseCacheControl } from '../http/cache-control'
+import { responseDirectives } from '../http/cache-control'
 import type { CacheStatus, ForwardReason } from '../http/cache-status'
-import { isNotModified } from '../http/conditional'
+import { answersNotModified } from '../http/conditional'
+import { responseRefusesSharing } from '../http/storability'
 import { metrics } from '../metrics/accumulator'
-import { originBreaker } from '../origin/origin-breaker'
+import { originBreaker, type OriginBreaker } from '../origin/origin-breaker'
 import { fetchForCache, storeFilled } from '../origin/origin-fill'
 import { cacheableOriginHeaders } from '../origin/origin-request'
 import type { ProxyContext } from './context'
@@ -110,7 +110,7 @@ function serve(
     method: req.request.method,
     status,
     now,
-    notModified: isNotModified(req.request.headers, entry),
+    notModified: answersNotModified(req.request.headers, entry),
   })
 }
 
@@ -204,7 +204,8 @@ async function fill(
   }
   const answer = await askCoalescer(config, fillRequest)
   // One origin call, one report: the leader's caller records it, not each of its followers.
-  if (answer && breaker && answer.kind !== 'timeout' && answer.leader) recordOrigin(breaker, answer)
+  if (answer && breaker && answer.kind !== 'timeout' && answer.leader)
+    recordOrigin(breaker, req.primary, answer)
   const response = answer && fromCoalescer(req, found, stale, answer, ctx, background)
   if (response) return response
   if (background) metrics.increment('origin_fetches_total', { reason: 'refresh' })
@@ -212,18 +213,21 @@ async function fill(
 }
 
 /** What the Coalescer's answer says about the origin, fed to this isolate's breaker. */
-function recordOrigin(breaker: CircuitBreaker, answer: FillAnswer): void {
+function recordOrigin(breaker: OriginBreaker, key: string, answer: FillAnswer): void {
   const now = Date.now()
   switch (answer.kind) {
     case 'entry':
-      if (answer.source === 'origin') breaker.success()
+      if (answer.source === 'origin') breaker.record(now, key, breaker.outcomeOf(answer.fwdStatus))
       return
     case 'not-modified':
-      return breaker.success()
+      return breaker.record(now, key, 'answered')
     case 'response':
-      return answer.status >= 500 ? breaker.failure(now) : breaker.success()
+      return breaker.record(now, key, breaker.outcomeOf(answer.status))
     case 'failed':
-      return answer.reason === 'circuit-open' ? undefined : breaker.failure(now)
+      if (answer.reason === 'circuit-open') return
+      if (answer.reason === 'status' && answer.status !== undefined)
+        return breaker.record(now, key, breaker.outcomeOf(answer.status))
+      return breaker.record(now, key, 'failed')
   }
 }
 
@@ -275,20 +279,11 @@ function fromCoalescer(
       const exchange: OriginExchange = {
         status: 304,
         headers,
-        cacheControl: parseCacheControl(headers.get('cache-control')),
+        cacheControl: responseDirectives(headers),
         requestTime: answer.requestTime,
         responseTime: answer.responseTime,
       }
-      const refreshed = refreshEntry(stale, exchange, req.route, config)
-      ctx.waitUntil(store(req, found, refreshed, answer.requestTime, ctx))
-      const status: CacheStatus = {
-        fwd,
-        fwdStatus: 304,
-        stored: true,
-        ttl: remainingTtl(refreshed, answer.responseTime),
-        collapsed,
-      }
-      return serve(req, refreshed, status, answer.responseTime, ctx)
+      return serveRevalidated(req, found, stale, exchange, ctx, collapsed)
     }
     case 'failed':
     case 'timeout': {
@@ -316,6 +311,10 @@ function fromCoalescer(
         status: answer.status,
         headers: answer.headers as Array<[string, string]>,
       })
+      if (stale) {
+        const exchange = { status: answer.status, headers: response.headers }
+        forgetIfRefused(req, found, exchange, ctx)
+      }
       const status: CacheStatus = {
         fwd,
         fwdStatus: stale ? answer.status : undefined,
@@ -360,15 +359,7 @@ async function fetchDirect(
   const { requestTime, responseTime } = exchange
   if (outcome.kind === 'not-modified' && stale) {
     await outcome.response.body?.cancel()
-    const refreshed = refreshEntry(stale, exchange, route, config)
-    ctx.waitUntil(store(req, found, refreshed, requestTime, ctx))
-    const status: CacheStatus = {
-      fwd,
-      fwdStatus: 304,
-      stored: true,
-      ttl: remainingTtl(refreshed, responseTime),
-    }
-    return serve(req, refreshed, status, responseTime, ctx)
+    return serveRevalidated(req, found, stale, exchange, ctx, false)
   }
   const fwdStatus = stale ? exchange.status : undefined
   if (outcome.kind === 'stored') {
@@ -391,6 +382,7 @@ async function fetchDirect(
       await outcome.body?.cancel()
       return served
     }
+    if (stale) forgetIfRefused(req, found, exchange, ctx)
     const status: CacheStatus = { fwd, fwdStatus, detail: outcome.reason }
     return forwardResponse(
       outcome.response,
@@ -402,6 +394,53 @@ async function fetchDirect(
   }
   // A 304 to an unconditional request (no stale copy): pass it on.
   return forwardResponse(outcome.response, config.statusName, { fwd, fwdStatus }, request.method)
+}
+
+/**
+ * A 304 validated the stale copy (RFC 9111 §4.3.4): the copy takes the 304's fields and a new
+ * lifetime, and is stored again only if it may still be shared; if the 304 says `private`, `no-store`
+ * or sets a cookie, this client gets its answer and the shared copy is deleted.
+ */
+function serveRevalidated(
+  req: CacheRequest,
+  found: Found,
+  stale: CacheEntry,
+  exchange: OriginExchange,
+  ctx: ProxyContext,
+  collapsed: boolean
+): Response {
+  const refreshed = refreshEntry(stale, exchange, req.route, ctx.config)
+  const merged = new Headers(refreshed.headers as Array<[string, string]>)
+  // Set-Cookie is never kept in a stored copy, but a 304 that sets one still refuses sharing.
+  for (const cookie of exchange.headers.getSetCookie()) merged.append('set-cookie', cookie)
+  const shareable = !responseRefusesSharing(stale.status, merged, responseDirectives(merged))
+  ctx.waitUntil(
+    shareable ? store(req, found, refreshed, exchange.requestTime, ctx) : forget(req, found, ctx)
+  )
+  const status: CacheStatus = {
+    fwd: forwardReason(found, stale),
+    fwdStatus: 304,
+    stored: shareable,
+    ttl: remainingTtl(refreshed, exchange.responseTime),
+    collapsed,
+  }
+  return serve(req, refreshed, status, exchange.responseTime, ctx)
+}
+
+/** A refresh whose answer refuses to be shared (now `private`, `no-store`...) retires the stored copy. */
+function forgetIfRefused(
+  req: CacheRequest,
+  found: Found,
+  exchange: { readonly status: number; readonly headers: Headers },
+  ctx: ProxyContext
+): void {
+  const { status, headers } = exchange
+  if (responseRefusesSharing(status, headers, responseDirectives(headers)))
+    ctx.waitUntil(forget(req, found, ctx))
+}
+
+async function forget(req: CacheRequest, found: Found, ctx: ProxyContext): Promise<void> {
+  await ctx.tiers.delete(found.key ?? req.primary).catch(() => false)
 }
 
 async function store(

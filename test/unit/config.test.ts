@@ -30,7 +30,15 @@ describe('parseConfig', () => {
     expect(config.origin).toEqual({
       timeoutMs: 10_000,
       forwardHeaders: ['accept', 'accept-language'],
-      breaker: { enabled: true, failureThreshold: 5, cooldownMs: 5000 },
+      breaker: {
+        enabled: true,
+        failureRatio: 0.5,
+        minRequests: 20,
+        minKeys: 5,
+        windowMs: 10_000,
+        failureStatuses: [502, 503, 504],
+        cooldownMs: 5000,
+      },
     })
     expect(config.coalescer).toEqual({
       enabled: true,
@@ -44,6 +52,8 @@ describe('parseConfig', () => {
       maxBodyBytes: 5 * 1024 * 1024,
       maxKeyLength: 2048,
       maxAdminBodyBytes: 64 * 1024,
+      maxVariantsPerKey: 32,
+      maxTagsPerEntry: 64,
     })
     expect(config.heuristic).toEqual({ fraction: 0.1, maxSeconds: 86_400 })
     expect(config.retainStaleSeconds).toBe(3600)

@@ -1,5 +1,7 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  answersNotModified,
   isNotModified,
   mergeNotModified,
   notModifiedHeaders,
@@ -428,5 +430,78 @@ describe('parseEntityTags / isNotModified: a star inside a malformed element is 
         lastModified: undefined,
       })
     ).toBe(false)
+  })
+})
+
+describe('answersNotModified (RFC 9110 §13.2.1: preconditions apply to 2xx answers only)', () => {
+  it('a stored 404 or 500 is sent as it is, whatever the preconditions', () => {
+    for (const status of [404, 410, 500]) {
+      const stored = { status, etag: '"a"', lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' }
+      expect(answersNotModified(new Headers({ 'if-none-match': '*' }), stored)).toBe(false)
+      expect(answersNotModified(new Headers({ 'if-none-match': '"a"' }), stored)).toBe(false)
+      expect(
+        answersNotModified(
+          new Headers({ 'if-modified-since': 'Thu, 01 Jan 2099 00:00:00 GMT' }),
+          stored
+        )
+      ).toBe(false)
+    }
+  })
+
+  it('a stored 200 answers If-None-Match: * with a 304', () => {
+    expect(
+      answersNotModified(new Headers({ 'if-none-match': '*' }), {
+        status: 200,
+        etag: undefined,
+        lastModified: undefined,
+      })
+    ).toBe(true)
+  })
+})
+
+describe('conditional evaluation: properties (fast-check)', () => {
+  const opaque = fc
+    .array(fc.constantFrom(...'abcxyz019-_!#'.split('')), { minLength: 0, maxLength: 6 })
+    .map((chars) => `"${chars.join('')}"`)
+  const tag = fc.tuple(fc.boolean(), opaque).map(([weak, o]) => (weak ? `W/${o}` : o))
+  const status = fc.integer({ min: 100, max: 599 })
+
+  it('never answers 304 for a stored non-2xx', () => {
+    fc.assert(
+      fc.property(status, fc.array(tag), fc.boolean(), (s, tags, star) => {
+        fc.pre(s < 200 || s > 299)
+        const value = [...tags, ...(star ? ['*'] : [])].join(', ')
+        const headers = new Headers({ 'if-none-match': value })
+        expect(
+          answersNotModified(headers, { status: s, etag: tags[0], lastModified: undefined })
+        ).toBe(false)
+      })
+    )
+  })
+
+  it('If-None-Match matches exactly when the list holds the stored tag (weakly) or *', () => {
+    fc.assert(
+      fc.property(fc.array(tag, { maxLength: 5 }), tag, fc.boolean(), (tags, stored, star) => {
+        const list = [...tags, ...(star ? ['*'] : [])]
+        const headers = new Headers({ 'if-none-match': list.join(', ') })
+        const bare = (t: string) => t.replace(/^W\//, '')
+        const expected = star || tags.some((t) => bare(t) === bare(stored))
+        expect(isNotModified(headers, { etag: stored, lastModified: undefined })).toBe(expected)
+      })
+    )
+  })
+
+  it('If-None-Match wins over If-Modified-Since', () => {
+    fc.assert(
+      fc.property(tag, tag, (sent, stored) => {
+        fc.pre(sent.replace(/^W\//, '') !== stored.replace(/^W\//, ''))
+        const headers = new Headers({
+          'if-none-match': sent,
+          'if-modified-since': 'Thu, 01 Jan 2099 00:00:00 GMT',
+        })
+        const validators = { etag: stored, lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' }
+        expect(isNotModified(headers, validators)).toBe(false)
+      })
+    )
   })
 })

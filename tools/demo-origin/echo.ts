@@ -2,7 +2,10 @@ import { isNotModified, isNullBodyStatus } from './http'
 import { badRequest, JSON_TYPE } from './responses'
 import type { DemoOriginState } from './state'
 
-/** A test harness: reflects the request, sets response headers and status from the query. */
+/**
+ * A test harness: reflects the request, sets response headers and status from the query (`h-<name>`
+ * on every answer, `h2-<name>` from the path's second fetch on, `h304-<name>` on a 304 only).
+ */
 export async function echo(request: Request, n: number, state: DemoOriginState): Promise<Response> {
   const url = new URL(request.url)
   const headers = new Headers({ 'content-type': JSON_TYPE })
@@ -21,6 +24,12 @@ export async function echo(request: Request, n: number, state: DemoOriginState):
       else headers.set(name, value)
       overridden.add(name)
     }
+    // h2-<name>: from this path's second fetch on (an origin that changes its mind about a URL).
+    if ((state.byPath[url.pathname] ?? 0) >= 2) {
+      for (const [key, value] of url.searchParams) {
+        if (key.startsWith('h2-') && key.length > 3) headers.set(key.slice(3).toLowerCase(), value)
+      }
+    }
   } catch (error) {
     return badRequest(`invalid h-* header: ${(error as Error).message}`)
   }
@@ -38,6 +47,10 @@ export async function echo(request: Request, n: number, state: DemoOriginState):
     if (isNotModified(request.headers, validators)) {
       state.notModified++
       headers.delete('content-type')
+      // h304-<name>: a field only the 304 carries (a revalidation that changes the stored headers).
+      for (const [key, value] of url.searchParams) {
+        if (key.startsWith('h304-') && key.length > 5) headers.set(key.slice(5), value)
+      }
       return new Response(null, { status: 304, headers })
     }
   }

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { entryTiming } from '../../src/cache/entry-builder'
+import type { Config } from '../../src/config/load-config'
+import { compileRoutes } from '../../src/config/route-matcher'
+import type { RouteConfig } from '../../src/config/schema'
+import { responseDirectives } from '../../src/http/cache-control'
+
+const CONFIG = { heuristic: { fraction: 0.1, maxSeconds: 86_400 } } as Config
+const NOW = 1_700_000_000_000
+
+function timing(headers: Record<string, string>, route: Partial<RouteConfig> = {}, status = 200) {
+  const compiled = compileRoutes([
+    {
+      pattern: '/**',
+      bypass: false,
+      staleWhileRevalidate: 30,
+      staleIfError: 300,
+      key: { ignoreQuery: [], headers: [] },
+      tags: [],
+      ...route,
+    },
+  ])[0]!
+  const h = new Headers(headers)
+  return entryTiming(status, h, responseDirectives(h), compiled, CONFIG, NOW, NOW)
+}
+
+describe('entryTiming: stale windows', () => {
+  it('route defaults fill in for a plain max-age', () => {
+    const t = timing({ 'cache-control': 'max-age=60' })
+    expect(t.staleWhileRevalidateUntil - t.freshUntil).toBe(30_000)
+    expect(t.staleIfErrorUntil - t.freshUntil).toBe(300_000)
+  })
+
+  it('s-maxage carries proxy-revalidate (RFC 9111 §5.2.2.10): no route default stale windows', () => {
+    const t = timing({ 'cache-control': 's-maxage=60' })
+    expect(t.staleWhileRevalidateUntil).toBe(t.freshUntil)
+    expect(t.staleIfErrorUntil).toBe(t.freshUntil)
+  })
+
+  it('the origin’s own RFC 5861 directives still count beside s-maxage', () => {
+    const t = timing({ 'cache-control': 's-maxage=60, stale-if-error=120' })
+    expect(t.staleIfErrorUntil - t.freshUntil).toBe(120_000)
+    expect(t.staleWhileRevalidateUntil).toBe(t.freshUntil)
+  })
+
+  it('proxy-revalidate and must-revalidate rule out stale serving altogether', () => {
+    for (const cc of [
+      'max-age=60, proxy-revalidate, stale-if-error=60',
+      'max-age=60, must-revalidate',
+    ]) {
+      const t = timing({ 'cache-control': cc })
+      expect(t.mustRevalidate).toBe(true)
+      expect(t.staleIfErrorUntil).toBe(t.freshUntil)
+    }
+  })
+
+  it('an error status gets no route default stale windows', () => {
+    const t = timing({ 'cache-control': 'max-age=60' }, {}, 500)
+    expect(t.staleWhileRevalidateUntil).toBe(t.freshUntil)
+    expect(t.staleIfErrorUntil).toBe(t.freshUntil)
+  })
+
+  it('a route ttl keeps its own windows', () => {
+    const t = timing({ 'cache-control': 's-maxage=5' }, { ttl: 60 })
+    expect(t.freshUntil - NOW).toBe(60_000)
+    expect(t.staleIfErrorUntil - t.freshUntil).toBe(300_000)
+  })
+})
