@@ -184,7 +184,13 @@ describe('hostile input under wrangler dev', () => {
     notCacheMade5xx(await send(`/echo/nul-${run}%00x?h-cache-control=max-age%3D60`))
   })
 
-  it.each(['OPTIONS', 'PATCH', 'PROPFIND', 'FOO'])(
+  it('a method the runtime does not know is refused before the Worker (not by the cache)', async () => {
+    const answer = await send(`/echo/method-${run}`, { method: 'FOO' })
+    // workerd answers 501 itself: no Cache-Status, nothing reached the cache or the origin.
+    expect(answer.cacheStatus).toBe('')
+  })
+
+  it.each(['OPTIONS', 'PATCH', 'PROPFIND', 'MKCOL'])(
     'odd method %s passes through',
     async (method) => {
       const answer = await send(`/echo/method-${run}`, { method })
@@ -209,10 +215,9 @@ describe('hostile input under wrangler dev', () => {
   })
 
   it('corrupt L2 entries written straight into Redis are misses, never 5xx', async () => {
-    const regions = (await (await fetch(`${controlUrl}/regions`)).json()) as Array<{
-      name: string
-      redisUrl: string
-    }>
+    const { regions } = (await (await fetch(`${controlUrl}/regions`)).json()) as {
+      regions: Array<{ name: string; redisUrl: string }>
+    }
     const euWest = regions.find((region) => region.name === 'eu-west')!
     const redis = createClient({ url: euWest.redisUrl })
     await redis.connect()
