@@ -24,6 +24,9 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/workers.json' },
     include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    // Tests assert behaviour and counts, never speed: hundreds of concurrent requests through
+    // workerd take seconds on a loaded 2-core machine, so no test may fail on vitest's 5 s default.
+    testTimeout: 60_000,
     setupFiles: ['test/helpers/setup.ts'],
   },
 })
