@@ -1,3 +1,4 @@
+import { EdgeCacheError } from '../lib/errors'
 import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
 
 /*
@@ -80,12 +81,11 @@ const encoder = new TextEncoder()
 // ignoreBOM keeps a leading U+FEFF in the decoded string, so strings round-trip exactly.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-export class EntryCodecError extends Error {
+export class EntryCodecError extends EdgeCacheError {
   static readonly code = 'E_ENTRY_CODEC'
-  readonly code = EntryCodecError.code
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor(message: string, options?: ErrorOptions) {
+    super(EntryCodecError.code, message, options)
     this.name = 'EntryCodecError'
   }
 }

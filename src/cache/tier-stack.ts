@@ -1,4 +1,5 @@
 import { retainUntil, type StoredRecord } from './entry'
+import { log } from '../lib/log'
 import type { CacheTier } from './tier'
 
 export interface TierHit {
@@ -75,7 +76,7 @@ export function createTierStack(
             hit = record === undefined ? undefined : { record, tier: tier.name }
           }
         } catch (error) {
-          logTierFailure(tier, 'get', error)
+          log.warn('tier_failure', { tier: tier.name, operation: 'get', error })
           continue
         }
         if (hit === undefined) continue
@@ -141,18 +142,6 @@ async function setQuietly(
   try {
     await tier.set(key, record, expiresAt)
   } catch (error) {
-    logTierFailure(tier, 'set', error)
+    log.warn('tier_failure', { tier: tier.name, operation: 'set', error })
   }
-}
-
-function logTierFailure(tier: CacheTier, operation: string, error: unknown): void {
-  console.error(
-    JSON.stringify({
-      level: 'warn',
-      event: 'tier_failure',
-      tier: tier.name,
-      operation,
-      error: String(error),
-    })
-  )
 }

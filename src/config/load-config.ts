@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { EdgeCacheError } from '../lib/errors'
 import { compileRateLimitRules, type CompiledRateLimitRule } from '../ratelimit/rules'
 import { compileRoutes, type CompiledRoute } from './route-matcher'
 import {
@@ -27,10 +28,10 @@ export interface Config extends Omit<CacheConfigParsed, 'routes' | 'rateLimits' 
   readonly simulation: boolean
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends EdgeCacheError {
   static readonly code = 'E_CONFIG'
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options)
+    super(ConfigError.code, message, options)
     this.name = 'ConfigError'
   }
 }
@@ -114,16 +115,4 @@ function resolveL2(settings: L2Settings, raw: unknown): L2Config | undefined {
 function isLoopback(url: string): boolean {
   const host = new URL(url).hostname
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
-
-// Bindings are fixed for an isolate's lifetime: parse once per distinct env object.
-const cache = new WeakMap<object, Config>()
-
-export function loadConfig(env: object): Config {
-  let config = cache.get(env)
-  if (!config) {
-    config = parseConfig(env)
-    cache.set(env, config)
-  }
-  return config
 }

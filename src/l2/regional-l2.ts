@@ -3,6 +3,8 @@ import type { StoredRecord } from '../cache/entry'
 import { decodeRecord, encodeRecord, EntryCodecError } from '../cache/entry-codec'
 import type { CacheTier, TierLookup } from '../cache/tier'
 import type { L2Config } from '../config/load-config'
+import { DeadlineExceeded, EdgeCacheError } from '../lib/errors'
+import { log } from '../lib/log'
 import { withDeadline } from '../lib/with-deadline'
 import { base64ToBytes, bytesToBase64 } from './base64'
 import type { BreakerState } from '../lib/circuit-breaker'
@@ -49,16 +51,12 @@ export interface RegionalL2 {
   tagKey(tag: string): string
 }
 
-class L2Timeout extends Error {
-  static readonly code = 'E_L2_TIMEOUT'
-}
-
-class L2Unavailable extends Error {
+class L2Unavailable extends EdgeCacheError {
   static readonly code = 'E_L2_UNAVAILABLE'
-}
-
-function log(event: string, fields: Record<string, unknown>): void {
-  console.error(JSON.stringify({ level: 'warn', event, ...fields }))
+  constructor(message: string) {
+    super(L2Unavailable.code, message)
+    this.name = 'L2Unavailable'
+  }
 }
 
 const NO_EVENTS: L2Events = { failover() {}, degraded() {}, breaker() {}, read() {}, corrupt() {} }
@@ -79,7 +77,7 @@ export function createRegionalL2(
     config.regions.map((region) => region.name),
     config,
     (region, state) => {
-      log('l2_breaker', { region, state })
+      log.warn('l2_breaker', { region, state })
       events.breaker(region, state)
     }
   )
@@ -122,11 +120,7 @@ export function createRegionalL2(
   ): Promise<T> {
     const started = Date.now()
     try {
-      const result = await withDeadline(
-        run(client(from, region)),
-        ms,
-        () => new L2Timeout(`${what} ${region}: no answer within ${ms} ms`)
-      )
+      const result = await withDeadline(run(client(from, region)), ms, `L2 ${what} ${region}`)
       router.record(from, region, { ok: true, latencyMs: Date.now() - started }, Date.now())
       return result
     } catch (error) {
@@ -134,10 +128,10 @@ export function createRegionalL2(
       router.record(
         from,
         region,
-        { ok: false, latencyMs, slow: error instanceof L2Timeout },
+        { ok: false, latencyMs, slow: error instanceof DeadlineExceeded },
         Date.now()
       )
-      log('l2_failure', { region, from, operation: what, latencyMs, error: String(error) })
+      log.warn('l2_failure', { region, from, operation: what, latencyMs, error })
       throw error
     }
   }

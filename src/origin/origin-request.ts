@@ -1,12 +1,17 @@
 import type { Config } from '../config/load-config'
 import type { CompiledRoute } from '../config/route-matcher'
 import { withoutFields } from '../http/headers'
+import { EdgeCacheError } from '../lib/errors'
 
 /** Headers a client may send but must never reach the origin through us (routing and proxy metadata). */
 const NEVER_FORWARDED = /^(?:host|forwarded|x-forwarded-.*|x-real-ip|cf-.*|cdn-loop)$/
 
-export class OpenProxyError extends Error {
+export class OpenProxyError extends EdgeCacheError {
   static readonly code = 'E_OPEN_PROXY'
+  constructor(message: string) {
+    super(OpenProxyError.code, message)
+    this.name = 'OpenProxyError'
+  }
 }
 
 /**

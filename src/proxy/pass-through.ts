@@ -1,11 +1,11 @@
 import { normalizePath } from '../cache/cache-key'
 import { primaryKeyForUrl } from '../cache/invalidate'
 import type { ForwardReason } from '../http/cache-status'
+import { log } from '../lib/log'
 import { fetchOrigin, originUrlFor, passThroughHeaders } from '../origin/origin-request'
-import type { ProxyContext } from './context'
+import type { RequestContext } from '../runtime/request-context'
 import { forwardResponse } from './respond'
 import { originFailure } from './origin-failure'
-import { purgeScopeOf } from './request-tiers'
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const WITHOUT_BODY = new Set(['GET', 'HEAD'])
@@ -17,7 +17,7 @@ const WITHOUT_BODY = new Set(['GET', 'HEAD'])
 export async function passThrough(
   request: Request,
   url: URL,
-  ctx: ProxyContext,
+  ctx: RequestContext,
   fwd: ForwardReason,
   detail?: string
 ): Promise<Response> {
@@ -45,21 +45,14 @@ export async function passThrough(
       await invalidateTouched(url, response.headers, ctx)
     } catch (error) {
       // The origin applied the write: its answer still goes to the client; the stale copy expires.
-      console.error(
-        JSON.stringify({
-          level: 'error',
-          event: 'invalidation_failed',
-          url: url.pathname,
-          error: String(error),
-        })
-      )
+      log.error('invalidation_failed', { url: url.pathname, error })
     }
   }
   return forwardResponse(response, config.statusName, { fwd, detail }, request.method)
 }
 
 /** The request URL plus same-host Location / Content-Location (RFC 9111 §4.4). */
-async function invalidateTouched(url: URL, headers: Headers, ctx: ProxyContext): Promise<void> {
+async function invalidateTouched(url: URL, headers: Headers, ctx: RequestContext): Promise<void> {
   const targets = [url]
   for (const name of ['location', 'content-location']) {
     const value = headers.get(name)
@@ -74,11 +67,7 @@ async function invalidateTouched(url: URL, headers: Headers, ctx: ProxyContext):
   }
   const keys = targets.flatMap((target) => primaryKeyForUrl(target, ctx.config) ?? [])
   if (keys.length === 0) return
-  const purging = purgeScopeOf(ctx.tiers)
-  if (purging === undefined) {
-    await Promise.all(keys.map((key) => ctx.tiers.delete(key)))
-    return
-  }
+  const purging = ctx.purge
   // The same path as the purge API: this colo at once, every region's log and L2 before we answer.
   const { outcomes } = await purging.scope.publish(
     { keys, tags: [], prefixes: [], soft: false },

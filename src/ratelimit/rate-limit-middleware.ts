@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env'
+import { log } from '../lib/log'
 import { rateLimitHeaders, limiterUnavailable, tooManyRequests } from './headers'
 import { checkRules, type LimiterNamespace } from './limiter-client'
 import { matchingRules } from './rules'
@@ -20,15 +21,11 @@ export function rateLimit(
     const outcomes = await checkRules(rules, c.req.raw.headers, namespace(c.env))
     for (const outcome of outcomes) {
       if ('unavailable' in outcome) {
-        console.error(
-          JSON.stringify({
-            level: 'warn',
-            event: 'rate_limiter_unavailable',
-            rule: outcome.rule.name,
-            failMode: outcome.rule.failMode,
-            error: outcome.unavailable,
-          })
-        )
+        log.warn('rate_limiter_unavailable', {
+          rule: outcome.rule.name,
+          failMode: outcome.rule.failMode,
+          error: outcome.unavailable,
+        })
         if (outcome.rule.failMode === 'closed') return limiterUnavailable(outcome.rule.name)
       } else if (!outcome.decision.allowed) {
         return tooManyRequests(outcome, outcomes)
