@@ -1,15 +1,15 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { CacheEntry } from '../src/cache/entry'
-import { encodeRecord } from '../src/cache/entry-codec'
 import type { CacheTier } from '../src/cache/tier'
 import { createTierStack, type TierStack } from '../src/cache/tier-stack'
 import { lookupVariant } from '../src/cache/variant-store'
-import type { FillAnswer, FillPolicy, FillRequest, FillResult } from '../src/coalesce/protocol'
-import { loadConfig, type Config } from '../src/config/load-config'
+import type { FillAnswer, FillPolicy, FillRequest } from '../src/coalesce/protocol'
+import type { FillResult } from '../src/fill/fill-result'
+import { parseConfig, type Config } from '../src/config/load-config'
+import { createIsolate, type Isolate } from '../src/runtime/isolate'
 import { compileRoutes, type CompiledRoute } from '../src/config/route-matcher'
-import { createRegionalL2, type RegionalL2 } from '../src/l2/regional-l2'
+import { DeadlineExceeded } from '../src/lib/errors'
+import { log } from '../src/lib/log'
 import { withDeadline } from '../src/lib/with-deadline'
-import { OriginCircuitOpen } from '../src/origin/origin-breaker'
 import { fetchForCache, storeFilled } from '../src/origin/origin-fill'
 
 /** Keys being filled at once in one object; past it, callers fetch for themselves. */
@@ -19,13 +19,11 @@ const MAX_RECENT = 256
 const RECENT_MS = 30_000
 const MAX_POLICIES = 16
 
-class LeaderTimeout extends Error {
-  static readonly code = 'E_LEADER_TIMEOUT'
-}
+/** The leader's whole fill (its deadline passing is a `timeout` for every waiter, not a bug). */
+const LEADER_FILL = 'coalescer fill'
 
 interface Recent {
   readonly result: FillResult & { kind: 'entry' }
-  readonly entry: CacheEntry
   readonly filledAt: number
   /** Its L2 write has not landed: a re-check would miss it, so anyone may have it meanwhile. */
   storing: boolean
@@ -34,23 +32,24 @@ interface Recent {
 /** What the leader's work gives: the result every waiter shares, and a response only the leader may have. */
 interface Led {
   readonly shared: FillResult
-  readonly own?: { readonly response: Response; readonly reason: string }
+  readonly own?: FillResult & { kind: 'response' }
 }
 
-const l2s = new WeakMap<Config, RegionalL2>()
+/** A caller's policy as this object runs it: its config, route and runtime. */
+interface Policy {
+  readonly config: Config
+  readonly route: CompiledRoute
+  readonly isolate: Isolate
+}
 
 /** The home region's L2 tier, noting whether a read failed (a failure is not a clean miss). */
 function l2Tiers(
-  config: Config,
+  isolate: Isolate,
   home: string | undefined
 ): { stack: TierStack; failed: () => boolean } | undefined {
-  if (!config.l2) return undefined
-  let regional = l2s.get(config)
-  if (!regional) {
-    regional = createRegionalL2(config.l2, { simulation: config.simulation })
-    l2s.set(config, regional)
-  }
-  const tier = regional.tierFor(home ?? config.l2.defaultRegion)
+  const { l2, config } = isolate
+  if (!l2 || !config.l2) return undefined
+  const tier = l2.tierFor(home ?? config.l2.defaultRegion)
   let failed = false
   const watched: CacheTier = {
     name: tier.name,
@@ -68,10 +67,6 @@ function l2Tiers(
   return { stack: createTierStack([watched]), failed: () => failed }
 }
 
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-}
-
 /**
  * One shard of the key space (`<region|global>/<shard>`): at most one origin fetch per key at a time.
  * The first caller for a key leads: it re-checks L2 (another domain or a refresh may have filled it),
@@ -85,7 +80,9 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
   #inFlight = new Map<string, Promise<FillResult>>()
   #recent = new Map<string, Recent>()
   /** The caller's policy over this object's bindings, one Config per distinct policy (its breaker). */
-  #policies = new Map<string, { config: Config; route: CompiledRoute }>()
+  #policies = new Map<string, Policy>()
+  /** This object's own bindings, parsed once; a caller's policy goes on top. */
+  #bindings: Config | undefined
 
   async fill(request: FillRequest): Promise<FillAnswer> {
     const recent = this.#fromRecent(request, false)
@@ -95,26 +92,22 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
     if (this.#inFlight.size >= MAX_IN_FLIGHT)
       return { kind: 'uncacheable', reason: 'busy', leader: true }
 
-    const { config, route } = this.#configFor(request.policy)
+    const { config, route, isolate } = this.#configFor(request.policy)
     // Origin deadline plus room for the L2 re-check and the encoding: past it the leader gives up.
     const deadline = config.origin.timeoutMs + (config.l2?.readDeadlineMs ?? 0) + 250
-    const led = withDeadline(
-      this.#lead(config, route, request),
-      deadline,
-      () => new LeaderTimeout(`no fill within ${deadline} ms`)
-    ).catch((error: unknown): Led => {
-      console.error(
-        JSON.stringify({ level: 'warn', event: 'coalescer_leader_failed', error: String(error) })
-      )
-      // Origin failures come back as results; a throw is the leader's deadline or our own bug,
-      // and a bug must not become the client's 5xx: every waiter then fetches for itself.
-      return {
-        shared:
-          error instanceof LeaderTimeout
-            ? { kind: 'failed', reason: 'timeout' }
-            : { kind: 'uncacheable', reason: 'coalescer-error' },
+    const led = withDeadline(this.#lead(isolate, route, request), deadline, LEADER_FILL).catch(
+      (error: unknown): Led => {
+        log.warn('coalescer_leader_failed', { error })
+        // Origin failures come back as results; a throw is the leader's deadline or our own bug,
+        // and a bug must not become the client's 5xx: every waiter then fetches for itself.
+        return {
+          shared:
+            error instanceof DeadlineExceeded && error.operation === LEADER_FILL
+              ? { kind: 'failed', reason: 'timeout' }
+              : { kind: 'uncacheable', reason: 'coalescer-error' },
+        }
       }
-    })
+    )
     const shared = led
       .then((result) => result.shared)
       .finally(() => {
@@ -123,18 +116,7 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
     this.#inFlight.set(request.key, shared)
     const result = await led
     await shared
-    if (result.own) {
-      const { response, reason } = result.own
-      return {
-        kind: 'response',
-        reason,
-        status: response.status,
-        headers: [...response.headers],
-        body: response.body,
-        leader: true,
-      }
-    }
-    return { ...result.shared, leader: true }
+    return { ...(result.own ?? result.shared), leader: true }
   }
 
   /** How many keys are being filled (tests, health). */
@@ -142,13 +124,16 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
     return this.#inFlight.size
   }
 
-  #configFor(policy: FillPolicy): { config: Config; route: CompiledRoute } {
+  #configFor(policy: FillPolicy): Policy {
     const id = JSON.stringify(policy)
     let found = this.#policies.get(id)
     if (!found) {
       const { route, ...settings } = policy
-      const config: Config = { ...loadConfig(this.env), ...settings }
-      found = { config, route: compileRoutes([route])[0]! }
+      this.#bindings ??= parseConfig(this.env)
+      const config: Config = { ...this.#bindings, ...settings }
+      // Each policy gets its own runtime (L2 clients, origin breaker), as a Worker isolate has.
+      const isolate = createIsolate(config, { reportL2: false })
+      found = { config, route: compileRoutes([route])[0]!, isolate }
       if (this.#policies.size >= MAX_POLICIES) this.#policies.clear()
       this.#policies.set(id, found)
     }
@@ -170,11 +155,12 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
     const recent = this.#recent.get(request.key)
     if (!recent) return undefined
     const now = Date.now()
-    if (now - recent.filledAt > RECENT_MS || now >= recent.entry.freshUntil) {
+    if (now - recent.filledAt > RECENT_MS || now >= recent.result.entry.freshUntil) {
       this.#recent.delete(request.key)
       return undefined
     }
-    const newEnough = request.newerThan === undefined || recent.entry.storedAt > request.newerThan
+    const newEnough =
+      request.newerThan === undefined || recent.result.entry.storedAt > request.newerThan
     const concurrent =
       request.missedAt <= recent.filledAt ||
       recent.storing ||
@@ -185,19 +171,19 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
   #remember(
     key: string,
     result: FillResult & { kind: 'entry' },
-    entry: CacheEntry,
     storing: Promise<unknown> | undefined
   ): void {
     this.#recent.delete(key)
     if (this.#recent.size >= MAX_RECENT) this.#recent.delete(this.#recent.keys().next().value!)
-    const recent: Recent = { result, entry, filledAt: Date.now(), storing: storing !== undefined }
+    const recent: Recent = { result, filledAt: Date.now(), storing: storing !== undefined }
     this.#recent.set(key, recent)
     void storing?.finally(() => (recent.storing = false))
   }
 
-  async #lead(config: Config, route: CompiledRoute, request: FillRequest): Promise<Led> {
+  async #lead(isolate: Isolate, route: CompiledRoute, request: FillRequest): Promise<Led> {
+    const { config } = isolate
     const headers = new Headers(request.headers as Array<[string, string]>)
-    const l2 = l2Tiers(config, request.home)
+    const l2 = l2Tiers(isolate, request.home)
 
     let existingIndex
     if (l2) {
@@ -212,26 +198,25 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
         request.newerThan === undefined || (entry?.storedAt ?? 0) > request.newerThan
       if (entry && Date.now() < entry.freshUntil && newEnough) {
         const source = found.tier ?? 'L2'
-        return {
-          shared: { kind: 'entry', bytes: encodeRecord(entry), source, fwdStatus: entry.status },
-        }
+        return { shared: { kind: 'entry', entry, source, fwdStatus: entry.status } }
       }
       existingIndex = found.index
       const recent = l2.failed() ? this.#fromRecent(request, true, config) : undefined
       if (recent) return { shared: recent }
     }
 
-    const outcome = await fetchForCache({
+    const result = await fetchForCache({
       config,
+      breaker: isolate.originBreaker,
       route,
       path: request.path,
       query: request.query,
       requestHeaders: headers,
       validators: request.validators,
     })
-    switch (outcome.kind) {
-      case 'stored': {
-        const { entry, exchange } = outcome
+    switch (result.kind) {
+      case 'entry': {
+        const { entry } = result
         let storing: Promise<unknown> | undefined
         if (l2) {
           const input = {
@@ -241,47 +226,25 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
             requestHeaders: headers,
             entry,
             existingIndex,
-            requestTime: exchange.requestTime,
+            requestTime: entry.storedAt - entry.fetchMs,
           }
           // L2 writes have their own deadline and never fail a fill; waiters need not wait for them.
           storing = storeFilled(l2.stack, input).catch(() => {})
           this.ctx.waitUntil(storing)
         }
-        const result = {
-          kind: 'entry',
-          bytes: encodeRecord(entry),
-          source: 'origin',
-          fwdStatus: exchange.status,
-        } as const
-        this.#remember(request.key, result, entry, storing)
+        this.#remember(request.key, result, storing)
         return { shared: result }
       }
-      case 'not-modified':
-        await outcome.response.body?.cancel()
-        return {
-          shared: {
-            kind: 'not-modified',
-            headers: [...outcome.response.headers],
-            requestTime: outcome.exchange.requestTime,
-            responseTime: outcome.exchange.responseTime,
-          },
-        }
-      case 'forward': {
-        const { response, reason, body } = outcome
-        const own = { response: new Response(body, response), reason }
+      case 'response': {
         // A failing origin is not asked again by every waiter; anything else is theirs to fetch.
         const shared: FillResult =
-          response.status >= 500
-            ? { kind: 'failed', reason: 'status', status: response.status }
-            : { kind: 'uncacheable', reason }
-        return { shared, own }
+          result.status >= 500
+            ? { kind: 'failed', reason: 'status', status: result.status }
+            : { kind: 'uncacheable', reason: result.reason }
+        return { shared, own: result }
       }
-      case 'failed': {
-        const error = outcome.error
-        if (error instanceof OriginCircuitOpen)
-          return { shared: { kind: 'failed', reason: 'circuit-open' } }
-        return { shared: { kind: 'failed', reason: isTimeout(error) ? 'timeout' : 'error' } }
-      }
+      default:
+        return { shared: result }
     }
   }
 }

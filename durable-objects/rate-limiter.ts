@@ -1,18 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
+import type { LimitDecision, WindowRule } from '../src/ratelimit/window'
 
-export interface WindowRule {
-  readonly limit: number
-  readonly windowMs: number
-}
-
-export interface LimitDecision {
-  readonly allowed: boolean
-  readonly limit: number
-  /** Requests still admitted in the current window after this one. */
-  readonly remaining: number
-  /** Milliseconds until the oldest admitted request leaves the window (a slot frees up). */
-  readonly resetMs: number
-}
+export type { LimitDecision, WindowRule } from '../src/ratelimit/window'
 
 const LOG_KEY = 'log'
 

@@ -3,10 +3,14 @@ import {
   emptySeries,
   mergeBreakers,
   mergeSeries,
-  type BreakerReport,
   type SeriesSet,
   type StatsBatch,
+  type StatsSnapshot,
+  type StatsTotals,
+  type TimelineBucket,
 } from '../src/metrics/series'
+
+export type { StatsSnapshot, TimelineBucket } from '../src/metrics/series'
 
 /** Width of one timeline bucket, and how many are kept: 2 s × 300 = the last 10 minutes. */
 export const BUCKET_MS = 2000
@@ -20,28 +24,6 @@ const MAX_REGIONS = 64
 const TOTALS_KEY = 'totals'
 const BUCKET_PREFIX = 'bucket:'
 
-interface Totals {
-  totals: SeriesSet
-  breakers: Record<string, BreakerReport>
-  /** Batches applied since the object was created. */
-  batches: number
-  /** When the first batch arrived (epoch ms; 0 before). */
-  since: number
-}
-
-export interface TimelineBucket {
-  /** Start of the bucket (epoch ms, a multiple of bucketMs). */
-  readonly t: number
-  readonly data: SeriesSet
-}
-
-export interface StatsSnapshot extends Totals {
-  readonly now: number
-  readonly bucketMs: number
-  /** Oldest first; only the buckets that received deltas. */
-  readonly timeline?: TimelineBucket[]
-}
-
 /**
  * The deployment's metrics: isolates send their deltas in batches (`record`), this object sums them
  * into totals (persisted: counters never go back) and into a bounded timeline of 2-second buckets
@@ -49,14 +31,14 @@ export interface StatsSnapshot extends Totals {
  * isolates flushing every second. Applying a batch is idempotent per (isolate, seq).
  */
 export class Stats extends DurableObject {
-  #totals: Totals = { totals: emptySeries(), breakers: {}, batches: 0, since: 0 }
+  #totals: StatsTotals = { totals: emptySeries(), breakers: {}, batches: 0, since: 0 }
   #timeline: TimelineBucket[] = []
   readonly #lastSeq = new Map<string, number>()
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env)
     void ctx.blockConcurrencyWhile(async () => {
-      const saved = await ctx.storage.get<Totals>(TOTALS_KEY)
+      const saved = await ctx.storage.get<StatsTotals>(TOTALS_KEY)
       if (saved) this.#totals = saved
       const oldest = Date.now() - WINDOW_MS
       const expired: string[] = []

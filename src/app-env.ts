@@ -1,4 +1,4 @@
-import type { ProxyContext } from './proxy/context'
+import type { RequestContext } from './runtime/request-context'
 import type { Env } from './env'
 import type { RequestPath } from './http/request-path'
 
@@ -8,5 +8,5 @@ import type { RequestPath } from './http/request-path'
  */
 export interface AppEnv {
   Bindings: Env
-  Variables: { proxy: ProxyContext; url: URL; path: RequestPath }
+  Variables: { proxy: RequestContext; url: URL; path: RequestPath }
 }

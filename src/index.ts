@@ -3,19 +3,19 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { createAdminRoutes } from './admin/admin-routes'
 import type { AppEnv } from './app-env'
-import { loadConfig } from './config/load-config'
 import { matchRoute } from './config/route-matcher'
 import { errorResponse } from './http/error-response'
+import { log } from './lib/log'
 import { requestPath } from './http/request-path'
-import { l2MetricEvents } from './metrics/l2-events'
 import { requestMetrics } from './metrics/middleware'
 import { handleCacheable } from './proxy/cache-handler'
 import { passThrough } from './proxy/pass-through'
-import { requestTiers } from './proxy/request-tiers'
 import { rateLimit } from './ratelimit/rate-limit-middleware'
+import { isolateFor } from './runtime/isolate'
+import { requestContext } from './runtime/request-context'
 
 // Fail fast: a Worker with invalid config refuses to start (wrangler dev / deploy show the named field).
-loadConfig(env)
+isolateFor(env)
 
 const ERROR_CODES: Partial<Record<number, string>> = {
   400: 'invalid_request',
@@ -28,13 +28,12 @@ const CACHEABLE_METHODS = new Set(['GET', 'HEAD'])
 export const app = new Hono<AppEnv>()
 
 app.use('*', async function proxyContext(c, next) {
-  const config = loadConfig(c.env)
+  const isolate = isolateFor(c.env)
   const url = new URL(c.req.url)
   c.set('url', url)
   c.set('path', requestPath(url.pathname))
   const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise)
-  const { tiers, l2 } = requestTiers(config, c.req.raw, url.origin, waitUntil, l2MetricEvents)
-  c.set('proxy', { config, tiers, l2, waitUntil })
+  c.set('proxy', requestContext(isolate, c.req.raw, url.origin, waitUntil))
   await next()
 })
 
@@ -72,9 +71,7 @@ app.onError(function onError(error) {
       error.message
     )
   }
-  console.error(
-    JSON.stringify({ level: 'error', message: String(error), stack: (error as Error).stack })
-  )
+  log.error('unhandled_error', { message: String(error), stack: (error as Error).stack })
   return errorResponse(500, 'internal_error', 'Internal error.')
 })
 

@@ -1,12 +1,9 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
-import { primaryKeyForUrl } from '../cache/invalidate'
-import { matchRoute } from '../config/route-matcher'
-import { handleCacheable } from '../proxy/cache-handler'
-import { purgeScopeOf } from '../proxy/request-tiers'
 import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
-import { requestPath } from '../http/request-path'
+import { purge, purgeStatus } from '../purge/purge-service'
+import { warm } from '../warm/warm'
 import { bearerAuth } from './bearer-auth'
 import { parseJsonBody } from './json-body'
 import { createObservabilityRoutes } from './observability-routes'
@@ -70,7 +67,16 @@ export function createAdminRoutes(): Hono<AppEnv> {
   })
   // Before the admin token check: these take the metrics token too, and the dashboard page is public.
   admin.route('/', createObservabilityRoutes())
-  admin.use('*', async (c, next) => bearerAuth(() => c.var.proxy.config.adminToken)(c, next))
+  admin.use(
+    '*',
+    bearerAuth({
+      tokens: (c) => [c.var.proxy.config.adminToken],
+      disabled: {
+        code: 'admin_disabled',
+        message: 'The admin API is disabled: set the ADMIN_TOKEN secret.',
+      },
+    })
+  )
 
   admin.get('/health', async (c) => {
     const { config, tiers, l2 } = c.var.proxy
@@ -93,90 +99,23 @@ export function createAdminRoutes(): Hono<AppEnv> {
   })
 
   admin.post('/purge', async (c) => {
-    const { config, tiers } = c.var.proxy
-    const body = await parseJsonBody(c, purgeRequestSchema, config.limits.maxAdminBodyBytes)
-    const results = (body.urls ?? []).map((value) => {
-      const key = primaryKeyForUrl(new URL(value, c.req.url), config)
-      return { url: value, key: key ?? null, cacheable: key !== undefined }
-    })
-    const urlKeys = results.flatMap((result) => (result.key === null ? [] : [result.key]))
-    const keys = [...new Set([...urlKeys, ...(body.keys ?? [])])]
-    const purging = purgeScopeOf(tiers)
-    if (purging === undefined) throw new Error('no purge scope for this request')
-    // URL results say whether this colo held a copy (the purge itself reaches every copy).
-    const held = await Promise.all(
-      results.map((result) => (result.key === null ? false : purging.scope.holds(result.key)))
-    )
-    const { record, outcomes, pending } = await purging.scope.publish(
-      { keys, tags: body.tags ?? [], prefixes: body.prefixes ?? [], soft: body.soft },
-      purging.home
-    )
-    c.executionCtx.waitUntil(pending)
-    const recorded = outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.region)
-    const missed = outcomes.filter((outcome) => !outcome.ok)
-    // Durable means in at least one region's log; the others catch up from it (or are down).
-    const durable = config.l2 === undefined || recorded.length > 0
-    return c.json(
-      {
-        id: record.id,
-        at: record.at,
-        soft: record.soft,
-        boundMs: config.purge.boundMs,
-        scope: config.l2
-          ? 'every region (L2 and log) and every colo (memory and L1) within boundMs'
-          : 'memory (this isolate) and L1 (this colo)',
-        regions: { recorded, missed },
-        purged: held.filter(Boolean).length,
-        results: results.map((result, i) => ({ ...result, deleted: held[i]! })),
-        status: `/_cache/purge/${record.id}`,
-      },
-      durable ? 200 : 503
-    )
+    const ctx = c.var.proxy
+    const body = await parseJsonBody(c, purgeRequestSchema, ctx.config.limits.maxAdminBodyBytes)
+    const { durable, ...report } = await purge(ctx, body, c.req.url)
+    return c.json(report, durable ? 200 : 503)
   })
 
   admin.get('/purge/:id', async (c) => {
-    const { tiers } = c.var.proxy
     const id = c.req.param('id')
-    const purging = purgeScopeOf(tiers)
-    const log = purging?.scope.log
-    if (log === undefined || purging?.home === undefined) {
-      return purging?.scope.view.has(id)
-        ? c.json({ id, applied: true, regions: {} })
-        : errorResponse(404, 'not_found', `No purge ${id} in this isolate.`)
-    }
-    const regions = await log.status(purging.home, id)
-    const values = Object.values(regions)
-    if (values.every((value) => value !== true) && !purging.scope.view.has(id))
-      return errorResponse(404, 'not_found', `No region knows purge ${id}.`)
-    return c.json({ id, applied: values.every((value) => value === true), regions })
+    const status = await purgeStatus(c.var.proxy, id)
+    if (status === undefined) return errorResponse(404, 'not_found', `No region knows purge ${id}.`)
+    return c.json({ id, ...status })
   })
 
   admin.post('/warm', async (c) => {
     const ctx = c.var.proxy
     const body = await parseJsonBody(c, warmRequestSchema, ctx.config.limits.maxAdminBodyBytes)
-    const results: Array<{ url: string; status: number | null; cacheStatus: string | null }> = []
-    // A few at a time, through the normal miss path (the coalescer when it is on).
-    const queue = [...body.urls.entries()]
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const [i, value] = next
-        const url = new URL(value, c.req.url)
-        const { path, ambiguous } = requestPath(url.pathname)
-        const route = matchRoute(ctx.config.routes, path)
-        if (route === undefined || route.bypass || ambiguous) {
-          results[i] = { url: value, status: null, cacheStatus: null }
-          continue
-        }
-        const response = await handleCacheable(new Request(url, { method: 'GET' }), url, route, ctx)
-        await response.body?.cancel()
-        results[i] = {
-          url: value,
-          status: response.status,
-          cacheStatus: response.headers.get('cache-status'),
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: 6 }, worker))
+    const results = await warm(ctx, body.urls, c.req.url)
     return c.json({
       warmed: results.filter((r) => r.status !== null && r.status < 400).length,
       results,

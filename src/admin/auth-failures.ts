@@ -1,7 +1,9 @@
 import type { Context } from 'hono'
-import type { LimitDecision, RateLimiter, WindowRule } from '../../durable-objects/rate-limiter'
+import type { RateLimiter } from '../../durable-objects/rate-limiter'
+import type { LimitDecision, WindowRule } from '../ratelimit/window'
 import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
+import { log } from '../lib/log'
 import { withDeadline } from '../lib/with-deadline'
 import { clientAddress } from '../ratelimit/client-ip'
 
@@ -17,10 +19,6 @@ export interface AuthFailureBudget {
   refusal(): Promise<Response | undefined>
   /** Counts one failed check. Never throws. */
   recordFailure(): Promise<void>
-}
-
-class AuthLimiterTimeout extends Error {
-  static readonly code = 'E_AUTH_LIMITER_TIMEOUT'
 }
 
 /** One host usually holds a whole IPv6 /64: count its failures together. */
@@ -52,17 +50,10 @@ export function authFailureBudget(c: Context<AppEnv>): AuthFailureBudget {
       return await withDeadline(
         Promise.resolve(method === 'peek' ? stub.peek(rule) : stub.hit(rule)),
         timeoutMs,
-        () => new AuthLimiterTimeout(`no answer within ${timeoutMs} ms`)
+        `admin auth limiter ${method}`
       )
     } catch (error) {
-      console.error(
-        JSON.stringify({
-          level: 'warn',
-          event: 'admin_auth_limiter_unavailable',
-          method,
-          error: String(error),
-        })
-      )
+      log.warn('admin_auth_limiter_unavailable', { method, error })
       return undefined
     }
   }

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
 import { authFailureBudget } from './auth-failures'
@@ -14,26 +14,34 @@ export function tokensMatch(given: string, expected: string): boolean {
   return crypto.subtle.timingSafeEqual(same ? a : b, b) && same
 }
 
+/** Which tokens a guarded route accepts, and what it answers while none is configured. */
+export interface BearerOptions {
+  tokens(c: Context<AppEnv>): ReadonlyArray<string | undefined>
+  readonly disabled: { readonly code: string; readonly message: string }
+}
+
 /**
- * Requires `Authorization: Bearer <token>`; 401 (with WWW-Authenticate) otherwise. A client out of
- * its `admin.authFailures` budget gets 429 before any token is looked at.
+ * Requires `Authorization: Bearer <token>` with one of the accepted tokens; 401 (with
+ * WWW-Authenticate) otherwise, 503 while none is configured. Every accepted token is compared each
+ * time (constant time each), so timing tells neither which one matched nor whether one did. A
+ * client out of its `admin.authFailures` budget gets 429 before any token is looked at.
  */
-export function bearerAuth(getToken: () => string | undefined): MiddlewareHandler<AppEnv> {
+export function bearerAuth(options: BearerOptions): MiddlewareHandler<AppEnv> {
   return async function bearerAuthMiddleware(c, next) {
-    const expected = getToken()
-    if (!expected) {
-      return errorResponse(
-        503,
-        'admin_disabled',
-        'The admin API is disabled: set the ADMIN_TOKEN secret.'
-      )
+    const tokens = options.tokens(c).filter((token): token is string => !!token)
+    if (tokens.length === 0) {
+      return errorResponse(503, options.disabled.code, options.disabled.message)
     }
     const budget = authFailureBudget(c)
     const refused = await budget.refusal()
     if (refused) return refused
-    const header = c.req.header('authorization') ?? ''
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header)
-    if (!match || !tokensMatch(match[1]!, expected)) {
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
+    let valid = false
+    for (const token of tokens) {
+      const same = match !== null && tokensMatch(match[1]!, token)
+      valid = valid || same
+    }
+    if (!valid) {
       await budget.recordFailure()
       return errorResponse(401, 'unauthorized', 'A valid bearer token is required.', {
         'www-authenticate': 'Bearer realm="edge-cache"',

@@ -1,7 +1,6 @@
 import { Hono, type Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
-import { metrics } from '../metrics/accumulator'
 import { DASHBOARD_ASSETS, DASHBOARD_CSP, DASHBOARD_PAGE } from '../metrics/dashboard/assets'
 import { dashboardView } from '../metrics/dashboard-view'
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from '../metrics/exposition'
@@ -25,6 +24,7 @@ async function deploymentStats(c: Context<AppEnv>, timeline: boolean) {
   const namespace = c.env.STATS
   if (!namespace) return undefined
   const { timeoutMs } = c.var.proxy.config.metrics
+  const { metrics } = c.var.proxy.isolate
   const flushed = await metrics.flush(batchSender(namespace), timeoutMs)
   const snapshot = await readStats(namespace, timeoutMs, { timeline })
   if (!flushed) mergeSeries(snapshot.totals, metrics.unsent())

@@ -1,4 +1,4 @@
-import { metrics } from '../metrics/accumulator'
+import type { MetricsAccumulator } from '../metrics/accumulator'
 import type { StoredRecord } from './entry'
 import { decodeRecord, encodeRecord, EntryCodecError } from './entry-codec'
 import type { CacheTier } from './tier'
@@ -13,7 +13,12 @@ const CONTENT_TYPE = 'application/vnd.edge-cache.entry'
  * `keyOrigin` makes the Cache API URL (`${keyOrigin}/${encoded key}`): on Cloudflare it should be a
  * hostname of the zone the Worker runs on.
  */
-export function createCacheApiTier(cacheName: string, keyOrigin: string): CacheTier {
+export function createCacheApiTier(
+  cacheName: string,
+  keyOrigin: string,
+  /** Where corrupt records are counted (the isolate's metrics). */
+  counters?: Pick<MetricsAccumulator, 'increment'>
+): CacheTier {
   let opened: Promise<Cache> | undefined
   const open = () => (opened ??= caches.open(cacheName))
   const urlFor = (key: string) => `${keyOrigin}/${encodeURIComponent(key)}`
@@ -30,7 +35,7 @@ export function createCacheApiTier(cacheName: string, keyOrigin: string): CacheT
         // A record we cannot read (another format, corruption, invalid values) is a miss, and is
         // dropped (best effort: a failed delete leaves it to its max-age).
         if (error instanceof EntryCodecError) {
-          metrics.increment('corrupt_entries_total', { tier: 'L1' })
+          counters?.increment('corrupt_entries_total', { tier: 'L1' })
           await cache.delete(urlFor(key)).catch(() => false)
           return undefined
         }

@@ -1,20 +1,17 @@
 import { env } from 'cloudflare:workers'
 import type { Config } from '../config/load-config'
-import { CircuitBreaker } from '../lib/circuit-breaker'
+import type { Isolate } from '../runtime/isolate'
+import { DeadlineExceeded } from '../lib/errors'
+import { log } from '../lib/log'
 import { withDeadline } from '../lib/with-deadline'
 import type { FillAnswer, FillRequest } from './protocol'
 import { coalescerName } from './shard'
 
-class FollowerTimeout extends Error {
-  static readonly code = 'E_COALESCE_TIMEOUT'
-}
+/** The follower's own wait (its deadline passing is a `timeout` answer, not a broken object). */
+const FOLLOWER_WAIT = 'coalescer wait'
 
 /** The Coalescer's answer, or `timeout`: the wait outlasted `coalescer.waitTimeoutMs`. */
 export type CoalesceResult = FillAnswer | { readonly kind: 'timeout' }
-
-// Coalescer objects that throw (not ones that are merely slow) are skipped for a while: the Worker
-// then fetches directly, as it would without them.
-const unavailable = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5000 })
 
 /** How long a caller waits for the leader's fill. */
 export function followerWaitMs(config: Config): number {
@@ -26,9 +23,13 @@ export function followerWaitMs(config: Config): number {
  * off, the binding is missing, or the object failed (a broken Coalescer never fails a request).
  */
 export async function askCoalescer(
-  config: Config,
+  isolate: Isolate,
   request: FillRequest
 ): Promise<CoalesceResult | undefined> {
+  const { config } = isolate
+  // Coalescer objects that throw (not ones that are merely slow) are skipped for a while: the
+  // Worker then fetches directly, as it would without them.
+  const unavailable = isolate.coalescerBreaker
   const namespace = env.COALESCER
   if (!config.coalescer.enabled || namespace === undefined) return undefined
   if (!unavailable.allow(Date.now())) return undefined
@@ -48,19 +49,14 @@ export async function askCoalescer(
         return (await stub.fill(request)) as FillAnswer
       }
     }
-    const answer = await withDeadline(
-      call(),
-      waitMs,
-      () => new FollowerTimeout(`no fill within ${waitMs} ms`)
-    )
+    const answer = await withDeadline(call(), waitMs, FOLLOWER_WAIT)
     unavailable.success()
     return answer
   } catch (error) {
-    if (error instanceof FollowerTimeout) return { kind: 'timeout' }
+    if (error instanceof DeadlineExceeded && error.operation === FOLLOWER_WAIT)
+      return { kind: 'timeout' }
     unavailable.failure(Date.now())
-    console.error(
-      JSON.stringify({ level: 'warn', event: 'coalescer_unavailable', name, error: String(error) })
-    )
+    log.warn('coalescer_unavailable', { name, error })
     return undefined
   }
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config'
 import type { RouteConfig } from '../config/schema'
+import type { FillResult } from '../fill/fill-result'
 import type { Validators } from '../http/conditional'
 
 /**
@@ -43,38 +44,5 @@ export interface FillRequest {
   readonly policy: FillPolicy
 }
 
-/** Why the leader's fetch gave no entry: a deadline, an unreachable origin, an open breaker, a 5xx. */
-export type FillFailure = 'timeout' | 'error' | 'circuit-open' | 'status'
-
-/** The result of one fill, shared by every waiter. */
-export type FillResult =
-  | {
-      readonly kind: 'entry'
-      /** The entry codec's bytes. */
-      readonly bytes: Uint8Array
-      /** `origin`, or the L2 tier that already had a new enough copy (`L2/eu-west`). */
-      readonly source: string
-      readonly fwdStatus: number
-    }
-  | {
-      readonly kind: 'not-modified'
-      readonly headers: ReadonlyArray<readonly [string, string]>
-      readonly requestTime: number
-      readonly responseTime: number
-    }
-  | { readonly kind: 'failed'; readonly reason: FillFailure; readonly status?: number }
-  /** Not storable (private, too large...) or not coalesced (busy): every waiter fetches for itself. */
-  | { readonly kind: 'uncacheable'; readonly reason: string }
-
-/** What one waiter gets: the shared result, and whether its own request caused the fetch. */
-export type FillAnswer =
-  | (FillResult & { readonly leader: boolean })
-  /** The leader's own response when it must not be shared (private, too large, a 5xx): streamed. */
-  | {
-      readonly kind: 'response'
-      readonly leader: true
-      readonly reason: string
-      readonly status: number
-      readonly headers: ReadonlyArray<readonly [string, string]>
-      readonly body: ReadableStream<Uint8Array> | null
-    }
+/** What one waiter gets: the fill's result, and whether its own request caused the fetch. */
+export type FillAnswer = FillResult & { readonly leader: boolean }

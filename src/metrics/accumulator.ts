@@ -1,3 +1,4 @@
+import { log } from '../lib/log'
 import { withDeadline } from '../lib/with-deadline'
 import {
   COUNTERS,
@@ -35,10 +36,6 @@ export interface FlushPolicy {
 
 /** Delivers one batch to the Stats Durable Object (resolves once it acknowledged). */
 export type BatchSender = (batch: StatsBatch) => Promise<unknown>
-
-class StatsTimeout extends Error {
-  static readonly code = 'E_STATS_TIMEOUT'
-}
 
 function seriesKey(names: readonly string[], labels: Record<string, string> | undefined): string {
   if (names.length === 0 || labels === undefined) return ''
@@ -178,16 +175,14 @@ export class MetricsAccumulator {
       await withDeadline(
         Promise.resolve().then(() => send(batch)),
         timeoutMs,
-        () => new StatsTimeout(`no answer within ${timeoutMs} ms`)
+        'stats flush'
       )
       if (this.#unacked === batch) this.#unacked = undefined
       return true
     } catch (error) {
       // Kept for the next flush; counted so the failure itself shows up once delivery recovers.
       this.increment('stats_flush_failures_total')
-      console.error(
-        JSON.stringify({ level: 'warn', event: 'stats_flush_failed', error: String(error) })
-      )
+      log.warn('stats_flush_failed', { error })
       return false
     }
   }
@@ -208,4 +203,3 @@ export class MetricsAccumulator {
 }
 
 /** The isolate's accumulator: `metrics.increment('origin_fetches_total', { reason: 'refresh' })`. */
-export const metrics = new MetricsAccumulator()

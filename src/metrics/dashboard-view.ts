@@ -1,4 +1,4 @@
-import type { StatsSnapshot } from '../../durable-objects/stats'
+import type { StatsSnapshot } from './series'
 import {
   OUTCOMES,
   TIERS,

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env'
-import { metrics } from './accumulator'
+import { log } from '../lib/log'
+import type { MetricsAccumulator } from './accumulator'
 import { classifyResponse, type RequestOutcome } from './request-outcome'
 import { batchSender, type StatsNamespace } from './stats-client'
 
@@ -11,7 +12,11 @@ function isAdminPath(path: string): boolean {
 }
 
 /** Counters and the latency histogram for one answered request. */
-export function recordRequest(result: RequestOutcome, seconds: number): void {
+export function recordRequest(
+  metrics: MetricsAccumulator,
+  result: RequestOutcome,
+  seconds: number
+): void {
   metrics.countRequest()
   metrics.increment('requests_total', { outcome: result.outcome, tier: result.tier })
   metrics.observe('request_duration_seconds', seconds, { tier: result.tier })
@@ -29,10 +34,8 @@ export function recordRequest(result: RequestOutcome, seconds: number): void {
 
 function logRequest(c: Context<AppEnv>, result: RequestOutcome, ms: number): void {
   const url = c.var.url
-  const failed = result.outcome === 'error'
-  const line = JSON.stringify({
-    level: failed ? 'warn' : 'info',
-    event: 'request',
+  // Failures as warnings: on stderr, like the other warn lines.
+  log[result.outcome === 'error' ? 'warn' : 'info']('request', {
     method: c.req.method,
     // The path only: query strings often carry credentials (api_key=...) that logs must not keep.
     path: url.pathname.slice(0, MAX_LOGGED_PATH),
@@ -44,9 +47,6 @@ function logRequest(c: Context<AppEnv>, result: RequestOutcome, ms: number): voi
     cacheStatus: c.res.headers.get('cache-status')?.split(',', 1)[0] ?? null,
     colo: (c.req.raw.cf as { colo?: string } | undefined)?.colo,
   })
-  // Failures on stderr, like the other warn lines (`wrangler dev --log-level warn` still shows them).
-  if (failed) console.error(line)
-  else console.log(line)
 }
 
 /**
@@ -60,7 +60,8 @@ export function requestMetrics(
   namespace: (env: AppEnv['Bindings']) => StatsNamespace | undefined
 ): MiddlewareHandler<AppEnv> {
   return async function requestMetricsMiddleware(c, next) {
-    const { config } = c.var.proxy
+    const { config, isolate } = c.var.proxy
+    const { metrics } = isolate
     if (!config.metrics.enabled) return next()
     const started = Date.now()
     await next()
@@ -72,9 +73,8 @@ export function requestMetrics(
         c.res.headers.get('cache-status'),
         config.statusName
       )
-      recordRequest(result, (now - started) / 1000)
-      const rate = config.logs.sampleRate
-      if (result.outcome === 'error' || (rate > 0 && Math.random() < rate)) {
+      recordRequest(metrics, result, (now - started) / 1000)
+      if (result.outcome === 'error' || log.sampled(config.logs.sampleRate)) {
         logRequest(c, result, now - started)
       }
     } else if (path === '/_cache/purge' && c.req.method === 'POST' && c.res.status < 300) {

@@ -121,3 +121,26 @@ export function quantile(histogram: HistogramValue, q: number): number | undefin
   }
   return LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1]
 }
+
+/** What the Stats object keeps. */
+export interface StatsTotals {
+  totals: SeriesSet
+  breakers: Record<string, BreakerReport>
+  /** Batches applied since the object was created. */
+  batches: number
+  /** When the first batch arrived (epoch ms; 0 before). */
+  since: number
+}
+
+export interface TimelineBucket {
+  /** Start of the bucket (epoch ms, a multiple of bucketMs). */
+  readonly t: number
+  readonly data: SeriesSet
+}
+
+export interface StatsSnapshot extends StatsTotals {
+  readonly now: number
+  readonly bucketMs: number
+  /** Oldest first; only the buckets that received deltas. */
+  readonly timeline?: TimelineBucket[]
+}

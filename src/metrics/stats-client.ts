@@ -1,4 +1,5 @@
-import type { Stats, StatsSnapshot } from '../../durable-objects/stats'
+import type { Stats } from '../../durable-objects/stats'
+import type { StatsSnapshot } from './series'
 import { withDeadline } from '../lib/with-deadline'
 import type { BatchSender } from './accumulator'
 
@@ -8,10 +9,6 @@ export type StatsNamespace = DurableObjectNamespace<Stats>
 /** One Stats object for the whole deployment. */
 export const STATS_INSTANCE = 'global'
 
-class StatsUnavailable extends Error {
-  static readonly code = 'E_STATS_UNAVAILABLE'
-}
-
 function statsObject(namespace: StatsNamespace) {
   return namespace.get(namespace.idFromName(STATS_INSTANCE))
 }
@@ -20,7 +17,7 @@ export function batchSender(namespace: StatsNamespace): BatchSender {
   return (batch) => statsObject(namespace).record(batch)
 }
 
-/** The deployment's totals (and timeline), within `timeoutMs`; rejects with StatsUnavailable. */
+/** The deployment's totals (and timeline) within `timeoutMs`; else rejects with DeadlineExceeded. */
 export function readStats(
   namespace: StatsNamespace,
   timeoutMs: number,
@@ -29,6 +26,6 @@ export function readStats(
   return withDeadline(
     Promise.resolve().then(() => statsObject(namespace).read(options) as Promise<StatsSnapshot>),
     timeoutMs,
-    () => new StatsUnavailable(`no answer within ${timeoutMs} ms`)
+    'stats read'
   )
 }

@@ -1,12 +1,14 @@
 import type { Config } from '../config/load-config'
 import { CircuitBreaker, type BreakerState } from '../lib/circuit-breaker'
+import { EdgeCacheError } from '../lib/errors'
 import { FailureWindow } from '../lib/failure-window'
+import { log } from '../lib/log'
 
 /** Refused without calling the origin: its breaker is open. */
-export class OriginCircuitOpen extends Error {
+export class OriginCircuitOpen extends EdgeCacheError {
   static readonly code = 'E_ORIGIN_CIRCUIT_OPEN'
   constructor() {
-    super('origin circuit breaker is open')
+    super(OriginCircuitOpen.code, 'origin circuit breaker is open')
     this.name = 'OriginCircuitOpen'
   }
 }
@@ -73,20 +75,8 @@ export class OriginBreaker {
   }
 }
 
-// One breaker per isolate and config: the Worker's isolates and each Coalescer object keep their own.
-const breakers = new WeakMap<Config, OriginBreaker | null>()
-
-/** The origin's breaker in this isolate, or null when turned off. */
-export function originBreaker(config: Config): OriginBreaker | null {
-  let breaker = breakers.get(config)
-  if (breaker === undefined) {
-    const settings = config.origin.breaker
-    breaker = settings.enabled
-      ? new OriginBreaker(settings, (state: BreakerState) =>
-          console.error(JSON.stringify({ level: 'warn', event: 'origin_breaker', state }))
-        )
-      : null
-    breakers.set(config, breaker)
-  }
-  return breaker
+/** The origin's breaker for one isolate (the Worker's, or a Coalescer object's), or null when off. */
+export function createOriginBreaker(settings: OriginBreakerSettings): OriginBreaker | null {
+  if (!settings.enabled) return null
+  return new OriginBreaker(settings, (state: BreakerState) => log.warn('origin_breaker', { state }))
 }

@@ -3,13 +3,15 @@ import { buildEntry, type OriginExchange } from '../cache/entry-builder'
 import type { CacheTier } from '../cache/tier'
 import { storeVariant } from '../cache/variant-store'
 import type { Config } from '../config/load-config'
+import type { FillResult } from '../fill/fill-result'
+import { isTimeout } from '../lib/errors'
 import type { CompiledRoute } from '../config/route-matcher'
 import { parseCacheControl, responseDirectives } from '../http/cache-control'
 import { revalidationHeaders, type Validators } from '../http/conditional'
 import { parseFieldNames } from '../http/headers'
 import { readBodyWithLimit } from '../http/read-body'
 import { checkStorable, type NotStorableReason } from '../http/storability'
-import { originBreaker, OriginCircuitOpen } from './origin-breaker'
+import type { OriginBreaker } from './origin-breaker'
 import { cacheableOriginHeaders, fetchOrigin, originUrlFor } from './origin-request'
 
 export interface FillInput {
@@ -21,36 +23,17 @@ export interface FillInput {
   readonly requestHeaders: Headers
   /** The validators of a stale copy being revalidated (the request becomes conditional). */
   readonly validators?: Validators
+  /** The origin's breaker in the calling isolate (the Worker's or the Coalescer object's). */
+  readonly breaker: OriginBreaker | null
   /** The caller already asked the breaker (and may hold its half-open trial): do not ask again. */
   readonly admitted?: boolean
 }
 
 /**
- * What one origin fetch for the cache gave: a storable entry, a 304 for the stale copy, a response
- * that must not be stored (passed on, body still unread or streaming) or a failure (thrown: deadline,
- * unreachable, or refused by the open breaker).
- */
-export type FillOutcome =
-  | { readonly kind: 'stored'; readonly entry: CacheEntry; readonly exchange: OriginExchange }
-  | {
-      readonly kind: 'not-modified'
-      readonly response: Response
-      readonly exchange: OriginExchange
-    }
-  | {
-      readonly kind: 'forward'
-      readonly response: Response
-      readonly exchange: OriginExchange
-      readonly reason: NotStorableReason | 'too-large'
-      readonly body: ReadableStream<Uint8Array> | null
-    }
-  | { readonly kind: 'failed'; readonly error: unknown }
-
-/**
  * One origin fetch for a cacheable request, behind the origin's circuit breaker and deadline; the
  * Worker's direct path and the Coalescer object both use it, so both store the same entries.
  */
-export async function fetchForCache(input: FillInput): Promise<FillOutcome> {
+export async function fetchForCache(input: FillInput): Promise<FillResult> {
   const { config, route, requestHeaders } = input
   const headers = cacheableOriginHeaders(requestHeaders, route, config)
   const conditional = input.validators !== undefined
@@ -58,9 +41,9 @@ export async function fetchForCache(input: FillInput): Promise<FillOutcome> {
     for (const [name, value] of Object.entries(revalidationHeaders(input.validators)))
       headers.set(name, value)
 
-  const breaker = originBreaker(config)
+  const { breaker } = input
   if (breaker && !input.admitted && !breaker.allow(Date.now()))
-    return { kind: 'failed', error: new OriginCircuitOpen() }
+    return { kind: 'failed', reason: 'circuit-open' }
   let result
   try {
     result = await fetchOrigin(
@@ -70,7 +53,7 @@ export async function fetchForCache(input: FillInput): Promise<FillOutcome> {
     )
   } catch (error) {
     breaker?.record(Date.now(), input.path + input.query, 'failed')
-    return { kind: 'failed', error }
+    return { kind: 'failed', reason: isTimeout(error) ? 'timeout' : 'error' }
   }
   const { response, requestTime, responseTime } = result
   breaker?.record(responseTime, input.path + input.query, breaker.outcomeOf(response.status))
@@ -83,7 +66,10 @@ export async function fetchForCache(input: FillInput): Promise<FillOutcome> {
     requestTime,
     responseTime,
   }
-  if (conditional && response.status === 304) return { kind: 'not-modified', response, exchange }
+  if (conditional && response.status === 304) {
+    await response.body?.cancel()
+    return { kind: 'not-modified', headers: [...response.headers], requestTime, responseTime }
+  }
 
   const storability = checkStorable({
     requestHeaders,
@@ -96,14 +82,21 @@ export async function fetchForCache(input: FillInput): Promise<FillOutcome> {
   })
   const negative = negativeRoute(config, route, response.status, storability)
   if (!storability.storable && negative === undefined) {
-    const reason = storability.reason
-    return { kind: 'forward', response, exchange, reason, body: response.body }
+    return passOn(response, storability.reason, response.body)
   }
   const body = await readBodyWithLimit(response, config.limits.maxBodyBytes)
-  if (!body.complete)
-    return { kind: 'forward', response, exchange, reason: 'too-large', body: body.stream }
+  if (!body.complete) return passOn(response, 'too-large', body.stream)
   const entry = buildEntry(exchange, body.bytes, negative ?? route, config)
-  return { kind: 'stored', entry, exchange }
+  return { kind: 'entry', entry, source: 'origin', fwdStatus: response.status }
+}
+
+/** An answer for its requester alone, its body still unread (or streaming on from where it stopped). */
+function passOn(
+  response: Response,
+  reason: NotStorableReason | 'too-large',
+  body: ReadableStream<Uint8Array> | null
+): FillResult {
+  return { kind: 'response', reason, status: response.status, headers: [...response.headers], body }
 }
 
 /**

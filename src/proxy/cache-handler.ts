@@ -1,22 +1,20 @@
 import { exceedsKeyLimit, normalizePath, normalizeQuery } from '../cache/cache-key'
 import type { CacheEntry } from '../cache/entry'
 import { refreshEntry, type OriginExchange } from '../cache/entry-builder'
-import { decodeRecord } from '../cache/entry-codec'
 import { lookupVariant, type Found } from '../cache/variant-store'
-import { askCoalescer, type CoalesceResult } from '../coalesce/coalescer-client'
-import { fillPolicy, type FillAnswer, type FillRequest } from '../coalesce/protocol'
+import { askCoalescer } from '../coalesce/coalescer-client'
+import { fillPolicy, type FillRequest } from '../coalesce/protocol'
+import type { FillResult } from '../fill/fill-result'
 import type { CompiledRoute } from '../config/route-matcher'
 import { responseDirectives } from '../http/cache-control'
 import type { CacheStatus, ForwardReason } from '../http/cache-status'
 import { answersNotModified } from '../http/conditional'
 import { responseRefusesSharing } from '../http/storability'
-import { metrics } from '../metrics/accumulator'
-import { originBreaker, type OriginBreaker } from '../origin/origin-breaker'
+import type { OriginBreaker } from '../origin/origin-breaker'
 import { fetchForCache, storeFilled } from '../origin/origin-fill'
 import { cacheableOriginHeaders } from '../origin/origin-request'
-import type { ProxyContext } from './context'
-import { purgeScopeOf } from './request-tiers'
-import { failureResponse, originFailure } from './origin-failure'
+import type { RequestContext } from '../runtime/request-context'
+import { failureResponse } from './origin-failure'
 import { passThrough } from './pass-through'
 import { remainingTtl, responseFromEntry, forwardResponse } from './respond'
 
@@ -31,8 +29,7 @@ interface CacheRequest {
   readonly startedAt: number
 }
 
-/** Background refreshes in flight in this isolate, so a hot stale key is refreshed once, not per hit. */
-const refreshing = new Map<string, Promise<void>>()
+/** Background refreshes in flight in one isolate at most (a hot stale key is refreshed once, not per hit). */
 const MAX_REFRESHING = 1024
 
 /**
@@ -45,7 +42,7 @@ export async function handleCacheable(
   request: Request,
   url: URL,
   route: CompiledRoute,
-  ctx: ProxyContext
+  ctx: RequestContext
 ): Promise<Response> {
   const { config } = ctx
   // Sharing answers to authorised requests leaks them across identities unless the key holds the identity.
@@ -67,7 +64,7 @@ export async function handleCacheable(
   if (now < entry.freshUntil) {
     if (refreshEarly(entry, now, ctx)) refreshInBackground(req, found, ctx, true)
     // Only negative caching stores 4xx/5xx without the origin's own lifetime; count those hits.
-    if (entry.status >= 400) metrics.increment('negative_hits_total')
+    if (entry.status >= 400) ctx.isolate.metrics.increment('negative_hits_total')
     return serve(
       req,
       entry,
@@ -92,7 +89,7 @@ export async function handleCacheable(
  * XFetch (Vattani, Chierichetti & Lowenstein, VLDB 2015): refresh when
  * `now − fetchMs·β·ln(rand) ≥ expiry`, so the chance rises toward expiry and with the cost of a fetch.
  */
-function refreshEarly(entry: CacheEntry, now: number, ctx: ProxyContext): boolean {
+function refreshEarly(entry: CacheEntry, now: number, ctx: RequestContext): boolean {
   const { enabled, beta } = ctx.config.xfetch
   if (!enabled || entry.fetchMs <= 0) return false
   return now - entry.fetchMs * beta * Math.log(Math.random()) >= entry.freshUntil
@@ -103,7 +100,7 @@ function serve(
   entry: CacheEntry,
   status: CacheStatus,
   now: number,
-  ctx: ProxyContext
+  ctx: RequestContext
 ) {
   return responseFromEntry(entry, {
     cacheName: ctx.config.statusName,
@@ -117,16 +114,17 @@ function serve(
 function refreshInBackground(
   req: CacheRequest,
   found: Found,
-  ctx: ProxyContext,
+  ctx: RequestContext,
   early: boolean
 ): void {
   // One refresh per variant: variants of a URL go stale and refresh independently.
   const key = found.key ?? req.primary
+  const { refreshing, metrics } = ctx.isolate
   if (refreshing.has(key) || refreshing.size >= MAX_REFRESHING) return
   if (early) metrics.increment('early_refreshes_total')
   // The refresh's own writes belong to it: it ends when the new copy is in the tiers.
   const writes: Promise<unknown>[] = []
-  const own: ProxyContext = { ...ctx, waitUntil: (promise) => void writes.push(promise) }
+  const own: RequestContext = { ...ctx, waitUntil: (promise) => void writes.push(promise) }
   const work = fill(req, found, found.entry, own, true)
     .then((response) => response.body?.cancel())
     .then(() => Promise.all(writes))
@@ -146,7 +144,7 @@ function serveStaleOnError(
   stale: CacheEntry | undefined,
   status: { fwd: ForwardReason; fwdStatus?: number; collapsed?: boolean },
   now: number,
-  ctx: ProxyContext
+  ctx: RequestContext
 ): Response | undefined {
   if (!stale || stale.mustRevalidate || now >= stale.staleIfErrorUntil) return undefined
   const cacheStatus: CacheStatus = {
@@ -169,7 +167,7 @@ async function fill(
   req: CacheRequest,
   found: Found,
   stale: CacheEntry | undefined,
-  ctx: ProxyContext,
+  ctx: RequestContext,
   background = false
 ): Promise<Response> {
   const { config } = ctx
@@ -197,203 +195,153 @@ async function fill(
   }
   // This isolate's view of the origin gates both paths: while its breaker is open, neither the
   // Coalescer nor the origin is asked (stale-if-error copies are served, the rest get a quick 503).
-  const breaker = originBreaker(config)
+  const breaker = ctx.isolate.originBreaker
   if (breaker && !breaker.allow(Date.now())) {
-    const open: CoalesceResult = { kind: 'failed', reason: 'circuit-open', leader: true }
-    return fromCoalescer(req, found, stale, open, ctx, background)!
+    const open: FillResult = { kind: 'failed', reason: 'circuit-open' }
+    return respondToFill(req, found, stale, open, ctx, { leader: true, shared: false })!
   }
-  const answer = await askCoalescer(config, fillRequest)
-  // One origin call, one report: the leader's caller records it, not each of its followers.
-  if (answer && breaker && answer.kind !== 'timeout' && answer.leader)
-    recordOrigin(breaker, req.primary, answer)
-  const response = answer && fromCoalescer(req, found, stale, answer, ctx, background)
+  const answer = await askCoalescer(ctx.isolate, fillRequest)
+  if (answer && answer.kind !== 'timeout') {
+    // One origin call, one report: the leader's caller records it, not each of its followers.
+    if (breaker && answer.leader) recordOrigin(breaker, req.primary, answer)
+    if (background && answer.leader && answer.kind === 'entry' && answer.source === 'origin') {
+      ctx.isolate.metrics.increment('origin_fetches_total', { reason: 'refresh' })
+    }
+  }
+  const waited: FillResult | undefined =
+    answer?.kind === 'timeout' ? { kind: 'failed', reason: 'timeout' } : answer
+  const response =
+    waited &&
+    respondToFill(req, found, stale, waited, ctx, {
+      // A wait that timed out is this request's own failure, not a collapsed one.
+      leader: answer?.kind === 'timeout' ? true : answer!.leader,
+      shared: true,
+    })
   if (response) return response
-  if (background) metrics.increment('origin_fetches_total', { reason: 'refresh' })
-  return fetchDirect(req, found, stale, fillRequest.validators !== undefined, ctx)
+  // Coalescing off, the object unavailable, or the answer not shareable: to the origin ourselves,
+  // conditionally when a stale copy has validators.
+  if (background) ctx.isolate.metrics.increment('origin_fetches_total', { reason: 'refresh' })
+  const own = await fetchForCache({
+    config,
+    breaker,
+    route,
+    path: req.path,
+    query: req.query,
+    requestHeaders: request.headers,
+    validators: fillRequest.validators && stale,
+    admitted: true,
+  })
+  return respondToFill(req, found, stale, own, ctx, { leader: true, shared: false })!
 }
 
-/** What the Coalescer's answer says about the origin, fed to this isolate's breaker. */
-function recordOrigin(breaker: OriginBreaker, key: string, answer: FillAnswer): void {
+/** What a fill's result says about the origin, fed to this isolate's breaker. */
+function recordOrigin(breaker: OriginBreaker, key: string, result: FillResult): void {
   const now = Date.now()
-  switch (answer.kind) {
+  switch (result.kind) {
     case 'entry':
-      if (answer.source === 'origin') breaker.record(now, key, breaker.outcomeOf(answer.fwdStatus))
+      if (result.source === 'origin') breaker.record(now, key, breaker.outcomeOf(result.fwdStatus))
       return
     case 'not-modified':
       return breaker.record(now, key, 'answered')
     case 'response':
-      return breaker.record(now, key, breaker.outcomeOf(answer.status))
+      return breaker.record(now, key, breaker.outcomeOf(result.status))
     case 'failed':
-      if (answer.reason === 'circuit-open') return
-      if (answer.reason === 'status' && answer.status !== undefined)
-        return breaker.record(now, key, breaker.outcomeOf(answer.status))
+      if (result.reason === 'circuit-open') return
+      if (result.reason === 'status' && result.status !== undefined)
+        return breaker.record(now, key, breaker.outcomeOf(result.status))
       return breaker.record(now, key, 'failed')
   }
 }
 
-/** Serves what the Coalescer answered; undefined when this request must fetch for itself. */
-function fromCoalescer(
+/**
+ * The one translation of a fill's result into the client's response, whoever made the fill: this
+ * Worker's own origin fetch, or the key's Coalescer object (`shared`: its entries are checked
+ * against this colo's purge view, and `leader` says whether this request caused the fetch).
+ * Undefined means "fetch for yourself": the Coalescer would not share it.
+ */
+function respondToFill(
   req: CacheRequest,
   found: Found,
   stale: CacheEntry | undefined,
-  answer: CoalesceResult,
-  ctx: ProxyContext,
-  background: boolean
+  result: FillResult,
+  ctx: RequestContext,
+  how: { readonly leader: boolean; readonly shared: boolean }
 ): Response | undefined {
   const { config } = ctx
   const fwd = forwardReason(found, stale)
-  const collapsed = answer.kind !== 'timeout' && !answer.leader
-  switch (answer.kind) {
+  const collapsed = !how.leader
+  switch (result.kind) {
     case 'entry': {
-      const decoded = decodeRecord(answer.bytes)
-      if (decoded.kind !== 'response') return undefined
-      // The object's L2 read or its recent results can predate a purge this colo has seen: the
-      // purge view has the last word, as for any far copy (a refused copy is fetched afresh).
-      const view = purgeScopeOf(ctx.tiers)?.scope.view
-      const verdict = view ? view.check(found.key ?? req.primary, decoded, false) : decoded
-      if (verdict?.kind !== 'response') return undefined
-      const record = verdict
-      if (background && answer.leader && answer.source === 'origin') {
-        metrics.increment('origin_fetches_total', { reason: 'refresh' })
+      let entry = result.entry
+      if (how.shared) {
+        // The object's L2 read or its recent results can predate a purge this colo has seen: the
+        // purge view has the last word, as for any far copy (a refused copy is fetched afresh).
+        const verdict = ctx.purge.scope.view.check(found.key ?? req.primary, entry, false)
+        if (verdict?.kind !== 'response') return undefined
+        entry = verdict
       }
-      // The object stored it in L2; the nearer tiers are this Worker's to fill.
-      ctx.waitUntil(store(req, found, record, record.storedAt - record.fetchMs, ctx))
+      const fromOrigin = result.source === 'origin'
+      // The filler stored it in L2 (the Coalescer) or stores it here; the nearer tiers are ours.
+      ctx.waitUntil(store(req, found, entry, entry.storedAt - entry.fetchMs, ctx))
       // The leader is answered as of the origin's response, like a direct fetch.
-      const now = answer.leader && answer.source === 'origin' ? record.storedAt : Date.now()
-      const ttl = remainingTtl(record, now)
-      const status: CacheStatus =
-        answer.source === 'origin'
-          ? {
-              fwd,
-              fwdStatus: stale ? answer.fwdStatus : undefined,
-              stored: true,
-              ttl,
-              collapsed,
-            }
-          : { hit: true, ttl, detail: answer.source }
-      return serve(req, record, status, now, ctx)
+      const now = how.leader && fromOrigin ? entry.storedAt : Date.now()
+      const ttl = remainingTtl(entry, now)
+      const status: CacheStatus = fromOrigin
+        ? { fwd, fwdStatus: stale ? result.fwdStatus : undefined, stored: true, ttl, collapsed }
+        : { hit: true, ttl, detail: result.source }
+      return serve(req, entry, status, now, ctx)
     }
     case 'not-modified': {
       if (!stale) return undefined
-      const headers = new Headers(answer.headers as Array<[string, string]>)
+      const headers = new Headers(result.headers as Array<[string, string]>)
       const exchange: OriginExchange = {
         status: 304,
         headers,
         cacheControl: responseDirectives(headers),
-        requestTime: answer.requestTime,
-        responseTime: answer.responseTime,
+        requestTime: result.requestTime,
+        responseTime: result.responseTime,
       }
       return serveRevalidated(req, found, stale, exchange, ctx, collapsed)
     }
-    case 'failed':
-    case 'timeout': {
-      const reason = answer.kind === 'timeout' ? 'timeout' : answer.reason
-      const status = answer.kind === 'failed' ? answer.status : undefined
+    case 'failed': {
       const served = serveStaleOnError(
         req,
         stale,
-        { fwd: 'stale', fwdStatus: status, collapsed },
+        { fwd: 'stale', fwdStatus: result.status, collapsed },
         Date.now(),
         ctx
       )
-      return served ?? failureResponse(reason, config.statusName, fwd, status, collapsed)
+      return (
+        served ?? failureResponse(result.reason, config.statusName, fwd, result.status, collapsed)
+      )
     }
     case 'response': {
       const served =
-        answer.status >= 500
-          ? serveStaleOnError(req, stale, { fwd, fwdStatus: answer.status }, Date.now(), ctx)
+        result.status >= 500
+          ? serveStaleOnError(req, stale, { fwd, fwdStatus: result.status }, Date.now(), ctx)
           : undefined
       if (served) {
-        void answer.body?.cancel().catch(() => {})
+        void result.body?.cancel().catch(() => {})
         return served
       }
-      const response = new Response(answer.body, {
-        status: answer.status,
-        headers: answer.headers as Array<[string, string]>,
+      const response = new Response(result.body, {
+        status: result.status,
+        headers: result.headers as Array<[string, string]>,
       })
       if (stale) {
-        const exchange = { status: answer.status, headers: response.headers }
+        const exchange = { status: result.status, headers: response.headers }
         forgetIfRefused(req, found, exchange, ctx)
       }
       const status: CacheStatus = {
         fwd,
-        fwdStatus: stale ? answer.status : undefined,
-        detail: answer.reason,
+        fwdStatus: stale ? result.status : undefined,
+        detail: result.reason,
       }
       return forwardResponse(response, config.statusName, status, req.request.method)
     }
     case 'uncacheable':
       return undefined
   }
-}
-
-/**
- * Goes to the origin itself for a missing key, or to revalidate a stale copy (conditionally, with its
- * validators). A 304 refreshes the copy without a body; an error falls back to stale-if-error.
- */
-async function fetchDirect(
-  req: CacheRequest,
-  found: Found,
-  stale: CacheEntry | undefined,
-  conditional: boolean,
-  ctx: ProxyContext
-): Promise<Response> {
-  const { config } = ctx
-  const { request, route } = req
-  const fwd = forwardReason(found, stale)
-  const outcome = await fetchForCache({
-    config,
-    route,
-    path: req.path,
-    query: req.query,
-    requestHeaders: request.headers,
-    validators: conditional && stale ? stale : undefined,
-    admitted: true,
-  })
-  if (outcome.kind === 'failed') {
-    const served = serveStaleOnError(req, stale, { fwd: 'stale' }, Date.now(), ctx)
-    return served ?? originFailure(outcome.error, config.statusName, fwd)
-  }
-
-  const { exchange } = outcome
-  const { requestTime, responseTime } = exchange
-  if (outcome.kind === 'not-modified' && stale) {
-    await outcome.response.body?.cancel()
-    return serveRevalidated(req, found, stale, exchange, ctx, false)
-  }
-  const fwdStatus = stale ? exchange.status : undefined
-  if (outcome.kind === 'stored') {
-    const entry = outcome.entry
-    ctx.waitUntil(store(req, found, entry, requestTime, ctx))
-    const status: CacheStatus = {
-      fwd,
-      fwdStatus,
-      stored: true,
-      ttl: remainingTtl(entry, responseTime),
-    }
-    return serve(req, entry, status, responseTime, ctx)
-  }
-  if (outcome.kind === 'forward') {
-    const served =
-      exchange.status >= 500
-        ? serveStaleOnError(req, stale, { fwd, fwdStatus: exchange.status }, responseTime, ctx)
-        : undefined
-    if (served) {
-      await outcome.body?.cancel()
-      return served
-    }
-    if (stale) forgetIfRefused(req, found, exchange, ctx)
-    const status: CacheStatus = { fwd, fwdStatus, detail: outcome.reason }
-    return forwardResponse(
-      outcome.response,
-      config.statusName,
-      status,
-      request.method,
-      outcome.body
-    )
-  }
-  // A 304 to an unconditional request (no stale copy): pass it on.
-  return forwardResponse(outcome.response, config.statusName, { fwd, fwdStatus }, request.method)
 }
 
 /**
@@ -406,7 +354,7 @@ function serveRevalidated(
   found: Found,
   stale: CacheEntry,
   exchange: OriginExchange,
-  ctx: ProxyContext,
+  ctx: RequestContext,
   collapsed: boolean
 ): Response {
   const refreshed = refreshEntry(stale, exchange, req.route, ctx.config)
@@ -432,14 +380,14 @@ function forgetIfRefused(
   req: CacheRequest,
   found: Found,
   exchange: { readonly status: number; readonly headers: Headers },
-  ctx: ProxyContext
+  ctx: RequestContext
 ): void {
   const { status, headers } = exchange
   if (responseRefusesSharing(status, headers, responseDirectives(headers)))
     ctx.waitUntil(forget(req, found, ctx))
 }
 
-async function forget(req: CacheRequest, found: Found, ctx: ProxyContext): Promise<void> {
+async function forget(req: CacheRequest, found: Found, ctx: RequestContext): Promise<void> {
   await ctx.tiers.delete(found.key ?? req.primary).catch(() => false)
 }
 
@@ -448,7 +396,7 @@ async function store(
   found: Found,
   entry: CacheEntry,
   requestTime: number,
-  ctx: ProxyContext
+  ctx: RequestContext
 ): Promise<void> {
   await storeFilled(ctx.tiers, {
     config: ctx.config,

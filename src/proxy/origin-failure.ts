@@ -1,14 +1,13 @@
 import { formatCacheStatus, type ForwardReason } from '../http/cache-status'
 import { errorResponse } from '../http/error-response'
-import type { FillFailure } from '../coalesce/protocol'
+import type { FillFailure } from '../fill/fill-result'
+import { isTimeout } from '../lib/errors'
 import { OriginCircuitOpen } from '../origin/origin-breaker'
 
 /** 504 when the origin missed its deadline, 503 while its breaker is open, 502 otherwise. */
 export function originFailure(error: unknown, cacheName: string, fwd: ForwardReason): Response {
   if (error instanceof OriginCircuitOpen) return failureResponse('circuit-open', cacheName, fwd)
-  const timedOut =
-    error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-  return failureResponse(timedOut ? 'timeout' : 'error', cacheName, fwd)
+  return failureResponse(isTimeout(error) ? 'timeout' : 'error', cacheName, fwd)
 }
 
 const FAILURES: Record<FillFailure, { status: number; code: string; message: string }> = {

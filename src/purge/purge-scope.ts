@@ -3,7 +3,7 @@ import type { CacheTier } from '../cache/tier'
 import type { ReadGuard } from '../cache/tier-stack'
 import type { PurgeSettings } from '../config/schema'
 import type { RegionRouter } from '../l2/region-router'
-import { metrics } from '../metrics/accumulator'
+import type { MetricsAccumulator } from '../metrics/accumulator'
 import type { PurgeLog, RegionOutcome } from './purge-log'
 import { PurgeView, type PurgeRecord } from './purge-view'
 
@@ -57,7 +57,9 @@ export class PurgeScope {
     /** This colo's memory tier and L1: what a purge here deletes at once. */
     readonly near: readonly CacheTier[],
     readonly log: PurgeLog | undefined,
-    private readonly router: RegionRouter | undefined
+    private readonly router: RegionRouter | undefined,
+    /** Where refusals, stale views and replays are counted (the isolate's metrics). */
+    private readonly metrics?: Pick<MetricsAccumulator, 'increment'>
   ) {
     this.view = new PurgeView({
       maxRecords: settings.maxLogEntries,
@@ -73,7 +75,7 @@ export class PurgeScope {
       trustNear: () => this.trustNear(Date.now()),
       check: (key: string, record: StoredRecord, isNear: boolean) => {
         const verdict = this.view.check(key, record, isNear)
-        if (verdict === undefined) metrics.increment('purge_refused_total')
+        if (verdict === undefined) this.metrics?.increment('purge_refused_total')
         return verdict
       },
     }
@@ -86,10 +88,10 @@ export class PurgeScope {
   trustNear(now: number): boolean {
     if (now - this.view.freshAt <= this.settings.boundMs) return true
     if (this.router?.allDown(now)) {
-      metrics.increment('purge_view_stale_total', { action: 'served' })
+      this.metrics?.increment('purge_view_stale_total', { action: 'served' })
       return true
     }
-    metrics.increment('purge_view_stale_total', { action: 'l2' })
+    this.metrics?.increment('purge_view_stale_total', { action: 'l2' })
     return false
   }
 
@@ -191,7 +193,7 @@ export class PurgeScope {
       cursor.seen.add(record.id)
       replays++
       await log.replay(home, region, record).catch(() => {})
-      metrics.increment('purge_replays_total')
+      this.metrics?.increment('purge_replays_total')
     }
     if (replays < MAX_REPLAYS_PER_POLL) cursor.checkedUntil = due
   }

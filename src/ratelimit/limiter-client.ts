@@ -1,4 +1,5 @@
-import type { LimitDecision, RateLimiter } from '../../durable-objects/rate-limiter'
+import type { RateLimiter } from '../../durable-objects/rate-limiter'
+import type { LimitDecision } from './window'
 import { withDeadline } from '../lib/with-deadline'
 import { identityName, type CompiledRateLimitRule } from './rules'
 
@@ -10,10 +11,6 @@ export type RuleOutcome =
 export interface LimiterNamespace {
   idFromName(name: string): DurableObjectId
   get(id: DurableObjectId): { hit: DurableObjectStub<RateLimiter>['hit'] }
-}
-
-class LimiterTimeout extends Error {
-  static readonly code = 'E_LIMITER_TIMEOUT'
 }
 
 /** Asks each rule's limiter, in parallel, each within its own deadline. Never throws. */
@@ -30,7 +27,7 @@ export async function checkRules(
         const decision = await withDeadline(
           Promise.resolve(stub.hit({ limit: rule.limit, windowMs: rule.windowMs })),
           rule.timeoutMs,
-          () => new LimiterTimeout(`no answer within ${rule.timeoutMs} ms`)
+          `rate limiter ${rule.name}`
         )
         return { rule, decision }
       } catch (error) {

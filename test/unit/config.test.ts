@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load-config'
+import { ConfigError, parseConfig } from '../../src/config/load-config'
+import { loadConfig } from '../../src/runtime/isolate'
 import { compilePattern, compileRoutes, matchRoute } from '../../src/config/route-matcher'
 import type { RouteConfig } from '../../src/config/schema'
 

@@ -1,0 +1,91 @@
+import { primaryKeyForUrl } from '../cache/invalidate'
+import type { RequestContext } from '../runtime/request-context'
+import type { RegionOutcome } from './purge-log'
+
+/** What an admin purge names: any mix of URLs, keys, tags and key prefixes. */
+export interface PurgeOrder {
+  readonly urls?: readonly string[]
+  readonly keys?: readonly string[]
+  readonly tags?: readonly string[]
+  readonly prefixes?: readonly string[]
+  readonly soft: boolean
+}
+
+export interface PurgeReport {
+  readonly id: string
+  readonly at: number
+  readonly soft: boolean
+  readonly boundMs: number
+  readonly scope: string
+  readonly regions: { readonly recorded: string[]; readonly missed: RegionOutcome[] }
+  /** How many of the URLs this colo held a copy of (the purge itself reaches every copy). */
+  readonly purged: number
+  readonly results: ReadonlyArray<{
+    url: string
+    key: string | null
+    cacheable: boolean
+    deleted: boolean
+  }>
+  readonly status: string
+  /** Recorded in at least one region's log (always, without L2): the others catch up from it. */
+  readonly durable: boolean
+}
+
+/**
+ * Purges what `order` names: here at once (this colo's memory and L1), then in every reachable
+ * region's log and L2. URLs are resolved against `base` (their host is ignored: the origin is
+ * fixed). Soft purges' L2 rewrites go to `waitUntil`.
+ */
+export async function purge(
+  ctx: RequestContext,
+  order: PurgeOrder,
+  base: string
+): Promise<PurgeReport> {
+  const { config, purge: purging } = ctx
+  const results = (order.urls ?? []).map((value) => {
+    const key = primaryKeyForUrl(new URL(value, base), config)
+    return { url: value, key: key ?? null, cacheable: key !== undefined }
+  })
+  const urlKeys = results.flatMap((result) => (result.key === null ? [] : [result.key]))
+  const keys = [...new Set([...urlKeys, ...(order.keys ?? [])])]
+  const held = await Promise.all(
+    results.map((result) => (result.key === null ? false : purging.scope.holds(result.key)))
+  )
+  const { record, outcomes, pending } = await purging.scope.publish(
+    { keys, tags: order.tags ?? [], prefixes: order.prefixes ?? [], soft: order.soft },
+    purging.home
+  )
+  ctx.waitUntil(pending)
+  const recorded = outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.region)
+  const missed = outcomes.filter((outcome) => !outcome.ok)
+  return {
+    id: record.id,
+    at: record.at,
+    soft: record.soft,
+    boundMs: config.purge.boundMs,
+    scope: config.l2
+      ? 'every region (L2 and log) and every colo (memory and L1) within boundMs'
+      : 'memory (this isolate) and L1 (this colo)',
+    regions: { recorded, missed },
+    purged: held.filter(Boolean).length,
+    results: results.map((result, i) => ({ ...result, deleted: held[i]! })),
+    status: `/_cache/purge/${record.id}`,
+    durable: config.l2 === undefined || recorded.length > 0,
+  }
+}
+
+/** Where a purge stands: applied in every region, or per region; undefined when nobody knows it. */
+export async function purgeStatus(
+  ctx: RequestContext,
+  id: string
+): Promise<{ applied: boolean; regions: Record<string, boolean | undefined> } | undefined> {
+  const { scope, home } = ctx.purge
+  const log = scope.log
+  if (log === undefined || home === undefined) {
+    return scope.view.has(id) ? { applied: true, regions: {} } : undefined
+  }
+  const regions = await log.status(home, id)
+  const values = Object.values(regions)
+  if (values.every((value) => value !== true) && !scope.view.has(id)) return undefined
+  return { applied: values.every((value) => value === true), regions }
+}

@@ -1,0 +1,127 @@
+import { createCacheApiTier } from '../cache/l1-cache-api'
+import { createMemoryTier } from '../cache/memory-tier'
+import type { CacheTier } from '../cache/tier'
+import { parseConfig, type Config } from '../config/load-config'
+import { createRegionalL2, type RegionalL2 } from '../l2/regional-l2'
+import { CircuitBreaker } from '../lib/circuit-breaker'
+import { MetricsAccumulator } from '../metrics/accumulator'
+import { l2MetricEvents } from '../metrics/l2-events'
+import { createOriginBreaker, type OriginBreaker } from '../origin/origin-breaker'
+import { PurgeLog } from '../purge/purge-log'
+import { PurgeScope } from '../purge/purge-scope'
+
+/** One (simulated) colo as this isolate serves it: its hot tier, its L1 and its view of purges. */
+export interface Colo {
+  /** Undefined when the memory tier is turned off. */
+  readonly memory: CacheTier | undefined
+  readonly l1: CacheTier
+  readonly purges: PurgeScope
+}
+
+/**
+ * Everything an isolate keeps between requests, built once from its validated config: the
+ * composition root. Request contexts (src/runtime/request-context.ts) are made from it; nothing
+ * else in the Worker or its Durable Objects holds mutable state at module level.
+ */
+export interface Isolate {
+  readonly config: Config
+  readonly metrics: MetricsAccumulator
+  /** The regional L2 and its router; undefined without L2_REGIONS. */
+  readonly l2: RegionalL2 | undefined
+  /** The regions' purge logs (with L2). */
+  readonly purgeLog: PurgeLog | undefined
+  /** Null when `origin.breaker.enabled` is off. */
+  readonly originBreaker: OriginBreaker | null
+  /** Coalescer objects that throw are skipped for a while (the Worker then fetches directly). */
+  readonly coalescerBreaker: CircuitBreaker
+  /** Background refreshes in flight, by variant key: a hot stale key is refreshed once, not per hit. */
+  readonly refreshing: Map<string, Promise<void>>
+  /** The colo `colo` (`''` on Cloudflare, a simulated one locally) under the Worker origin `origin`. */
+  colo(colo: string, origin: string): Colo
+}
+
+/** Colos (simulated colo × Worker origin) an isolate keeps before starting afresh. */
+const MAX_COLOS = 16
+
+export interface IsolateOptions {
+  /** Whether L2 reports into the metrics (the Worker) or nowhere (a Durable Object). */
+  readonly reportL2?: boolean
+  /** The accumulator to count into (default: a new one). */
+  readonly metrics?: MetricsAccumulator
+}
+
+export function createIsolate(config: Config, options: IsolateOptions = {}): Isolate {
+  const metrics = options.metrics ?? new MetricsAccumulator()
+  const l2 =
+    config.l2 &&
+    createRegionalL2(config.l2, {
+      simulation: config.simulation,
+      events: options.reportL2 === false ? undefined : l2MetricEvents(metrics),
+    })
+  const purgeLog = l2 && new PurgeLog(l2, config.l2!.keyPrefix, config.purge)
+  const colos = new Map<string, Colo>()
+  // The hot tier is per colo only: keys do not include the host (the origin is fixed), so every
+  // host the Worker answers on shares it; L1 and the purge view are per colo and Worker origin.
+  const memories = new Map<string, CacheTier | undefined>()
+
+  function memoryFor(colo: string): CacheTier | undefined {
+    if (memories.has(colo)) return memories.get(colo)
+    const { maxEntries, maxBytes, maxAgeMs } = config.memory
+    const memory =
+      maxEntries > 0 && maxBytes > 0 && maxAgeMs > 0 ? createMemoryTier(config.memory) : undefined
+    memories.set(colo, memory)
+    return memory
+  }
+
+  function createColo(colo: string, origin: string): Colo {
+    const memory = memoryFor(colo)
+    // A simulated colo gets a cache of its own, as a real colo has; the Cache API is per zone.
+    const name = colo === '' ? config.cacheName : `${config.cacheName}:${colo}`
+    const l1 = createCacheApiTier(name, origin, metrics)
+    const near = memory ? [memory, l1] : [l1]
+    const purges = new PurgeScope(config.purge, near, purgeLog, l2?.router, metrics)
+    return { memory, l1, purges }
+  }
+
+  return {
+    config,
+    metrics,
+    l2,
+    purgeLog,
+    originBreaker: createOriginBreaker(config.origin.breaker),
+    coalescerBreaker: new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5000 }),
+    refreshing: new Map(),
+    colo(colo, origin) {
+      const id = `${colo} ${origin}`
+      let found = colos.get(id)
+      if (!found) {
+        if (colos.size >= MAX_COLOS) colos.clear()
+        if (memories.size >= MAX_COLOS) memories.clear()
+        found = createColo(colo, origin)
+        colos.set(id, found)
+      }
+      return found
+    },
+  }
+}
+
+// Bindings are fixed for an isolate's lifetime: one Isolate per distinct env object (tests make a
+// new env object to get a fresh one). These two are the only module-level state of the Worker: the
+// runtimes by bindings, and the metrics, which belong to the JS isolate whatever bindings it serves.
+const isolates = new WeakMap<object, Isolate>()
+const isolateMetrics = new MetricsAccumulator()
+
+/** The isolate's runtime for these bindings, built on first use; throws ConfigError on bad config. */
+export function isolateFor(env: object): Isolate {
+  let isolate = isolates.get(env)
+  if (!isolate) {
+    isolate = createIsolate(parseConfig(env), { metrics: isolateMetrics })
+    isolates.set(env, isolate)
+  }
+  return isolate
+}
+
+/** The validated config of these bindings (parsed once per env object). */
+export function loadConfig(env: object): Config {
+  return isolateFor(env).config
+}

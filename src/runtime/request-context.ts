@@ -1,0 +1,58 @@
+import { createTierStack, type TierStack } from '../cache/tier-stack'
+import type { Config } from '../config/load-config'
+import { clientLocation, type ClientLocation } from '../l2/client-location'
+import type { RegionalL2 } from '../l2/regional-l2'
+import type { PurgeScope } from '../purge/purge-scope'
+import type { Isolate } from './isolate'
+
+/** What a request handler needs: the isolate's runtime, this request's tiers, and background work. */
+export interface RequestContext {
+  readonly isolate: Isolate
+  readonly config: Config
+  /** memory → L1 → L2: read nearest first, written and purged everywhere. */
+  readonly tiers: TierStack
+  /** Set when L2 is configured: where the client is and the regions behind it. */
+  readonly l2: { readonly regional: RegionalL2; readonly location: ClientLocation } | undefined
+  /** This colo's view of purges and near tiers, and the client's home region (purges start there). */
+  readonly purge: { readonly scope: PurgeScope; readonly home: string | undefined }
+  waitUntil(promise: Promise<unknown>): void
+}
+
+/**
+ * The tiers one request reads and writes: memory → L1 (this colo) → L2 (the client's nearest healthy
+ * region). A far hit is copied into the nearer tiers in the background; due L2 probes and purge-log
+ * polls are started here too, off the hot path (after the response).
+ */
+export function requestContext(
+  isolate: Isolate,
+  request: Request,
+  origin: string,
+  waitUntil: (work: Promise<unknown>) => void
+): RequestContext {
+  const { config, l2 } = isolate
+  const location = config.l2 && clientLocation(request, config.l2, config.simulation)
+  // Simulated colos are bounded by the configured regions (the header must name one).
+  const colo = isolate.colo(location?.simulatedColo ?? '', origin)
+  const stack = colo.memory ? [colo.memory, colo.l1] : [colo.l1]
+  const near = stack.length
+  if (l2 && location) {
+    stack.push(l2.tierFor(location.home))
+    const probing = l2.refreshEstimates(location.home)
+    if (probing) waitUntil(probing)
+    const polling = colo.purges.poll(location.home)
+    if (polling) waitUntil(polling)
+  }
+  const tiers = createTierStack(stack, {
+    defer: waitUntil,
+    retainStaleMs: config.retainStaleSeconds * 1000,
+    guard: colo.purges.guard(near),
+  })
+  return {
+    isolate,
+    config,
+    tiers,
+    l2: l2 && location && { regional: l2, location },
+    purge: { scope: colo.purges, home: location?.home },
+    waitUntil,
+  }
+}

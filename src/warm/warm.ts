@@ -1,0 +1,48 @@
+import { matchRoute } from '../config/route-matcher'
+import { requestPath } from '../http/request-path'
+import { handleCacheable } from '../proxy/cache-handler'
+import type { RequestContext } from '../runtime/request-context'
+
+export interface WarmResult {
+  readonly url: string
+  /** Null when the URL is never cached (no route, a bypass route, an ambiguous path). */
+  readonly status: number | null
+  readonly cacheStatus: string | null
+}
+
+/** URLs filled at once: warming must not become a stampede of its own. */
+const CONCURRENCY = 6
+
+/**
+ * Pre-fills `urls` (resolved against `base`) through the normal miss path, the Coalescer included,
+ * a few at a time, as GETs a client could have sent.
+ */
+export async function warm(
+  ctx: RequestContext,
+  urls: readonly string[],
+  base: string
+): Promise<WarmResult[]> {
+  const results: WarmResult[] = []
+  const queue = [...urls.entries()]
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [i, value] = next
+      const url = new URL(value, base)
+      const { path, ambiguous } = requestPath(url.pathname)
+      const route = matchRoute(ctx.config.routes, path)
+      if (route === undefined || route.bypass || ambiguous) {
+        results[i] = { url: value, status: null, cacheStatus: null }
+        continue
+      }
+      const response = await handleCacheable(new Request(url, { method: 'GET' }), url, route, ctx)
+      await response.body?.cancel()
+      results[i] = {
+        url: value,
+        status: response.status,
+        cacheStatus: response.headers.get('cache-status'),
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  return results
+}
