@@ -50,20 +50,19 @@ export class RateLimiter extends DurableObject {
   }
 
   /**
-   * What `hit` would decide now, without admitting anything or writing: whether a slot is free, how
-   * many are left and when the oldest counted entry leaves the window.
+   * Gives back the newest admission (a check that took a slot and turned out not to count, e.g. a
+   * right admin token): the window then holds one entry fewer. Answers like `hit`, after the refund.
    */
-  async peek(rule: WindowRule, now: number = Date.now()): Promise<LimitDecision> {
-    const since = now - rule.windowMs
-    let expired = 0
-    while (expired < this.log.length && this.log[expired]! <= since) expired++
-    // As in `hit`: at most the newest `limit` entries count.
-    const counted = this.log.slice(Math.max(expired, this.log.length - rule.limit))
-    const oldest = counted[0]
+  async refund(rule: WindowRule, now: number = Date.now()): Promise<LimitDecision> {
+    if (this.log.length > 0) {
+      this.log.pop()
+      await this.ctx.storage.put(LOG_KEY, this.log)
+    }
+    const oldest = this.log[0]
     return {
-      allowed: counted.length < rule.limit,
+      allowed: this.log.length < rule.limit,
       limit: rule.limit,
-      remaining: rule.limit - counted.length,
+      remaining: Math.max(0, rule.limit - this.log.length),
       resetMs: oldest === undefined ? 0 : Math.max(0, oldest + rule.windowMs - now),
     }
   }

@@ -10,15 +10,22 @@ import { clientAddress } from '../ratelimit/client-ip'
 /** The part of the RATE_LIMITER namespace the budget uses (a chaos wrapper in tests fits it too). */
 export interface AuthLimiterNamespace {
   idFromName(name: string): DurableObjectId
-  get(id: DurableObjectId): Pick<DurableObjectStub<RateLimiter>, 'hit' | 'peek'>
+  get(id: DurableObjectId): Pick<DurableObjectStub<RateLimiter>, 'hit' | 'refund'>
 }
 
-/** Failed token checks of one client, counted in its own RateLimiter object. */
+/**
+ * Failed token checks of one client, counted in its own RateLimiter object. Every check takes a
+ * slot before the token is looked at and a success gives it back, so a burst of concurrent guesses
+ * is cut at the budget too (a check-then-count would let the whole burst through).
+ */
 export interface AuthFailureBudget {
-  /** A 429 when the client has no failures left; undefined otherwise, or when the limiter cannot say. */
+  /**
+   * Takes a slot for this check: a 429 when the client has none left; undefined otherwise, or when
+   * the limiter cannot say (fail open: the token still guards everything).
+   */
   refusal(): Promise<Response | undefined>
-  /** Counts one failed check. Never throws. */
-  recordFailure(): Promise<void>
+  /** The token was right: the slot goes back. Never throws. */
+  recordSuccess(): Promise<void>
 }
 
 /** One host usually holds a whole IPv6 /64: count its failures together. */
@@ -43,12 +50,12 @@ export function authFailureBudget(c: Context<AppEnv>): AuthFailureBudget {
   const namespace: AuthLimiterNamespace | undefined = c.env.RATE_LIMITER
   const name = authFailureName(c.req.raw.headers)
 
-  async function ask(method: 'peek' | 'hit'): Promise<LimitDecision | undefined> {
+  async function ask(method: 'hit' | 'refund'): Promise<LimitDecision | undefined> {
     try {
       if (namespace === undefined) throw new Error('RATE_LIMITER binding missing')
       const stub = namespace.get(namespace.idFromName(name))
       return await withDeadline(
-        Promise.resolve(method === 'peek' ? stub.peek(rule) : stub.hit(rule)),
+        Promise.resolve(method === 'hit' ? stub.hit(rule) : stub.refund(rule)),
         timeoutMs,
         `admin auth limiter ${method}`
       )
@@ -60,7 +67,7 @@ export function authFailureBudget(c: Context<AppEnv>): AuthFailureBudget {
 
   return {
     async refusal() {
-      const decision = await ask('peek')
+      const decision = await ask('hit')
       if (decision === undefined || decision.allowed) return undefined
       const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000))
       return errorResponse(
@@ -70,8 +77,8 @@ export function authFailureBudget(c: Context<AppEnv>): AuthFailureBudget {
         { 'retry-after': String(retryAfter) }
       )
     },
-    async recordFailure() {
-      await ask('hit')
+    async recordSuccess() {
+      await ask('refund')
     },
   }
 }

@@ -42,11 +42,11 @@ export function bearerAuth(options: BearerOptions): MiddlewareHandler<AppEnv> {
       valid = valid || same
     }
     if (!valid) {
-      await budget.recordFailure()
       return errorResponse(401, 'unauthorized', 'A valid bearer token is required.', {
         'www-authenticate': 'Bearer realm="edge-cache"',
       })
     }
+    await budget.recordSuccess()
     await next()
   }
 }

@@ -131,6 +131,16 @@ describe('admin token guessing (failures per client IP, RateLimiter Durable Obje
     expect((await from('203.0.113.51', ADMIN_TOKEN)).status).toBe(200)
   })
 
+  it('cuts a burst of concurrent guesses at the budget too', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => from('203.0.113.53', `burst-${i}`))
+    )
+    const statuses = burst.map((response) => response.status)
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(20)
+    expect((await from('203.0.113.53', ADMIN_TOKEN)).status).toBe(429)
+  })
+
   it('counts an IPv6 client per /64', async () => {
     for (let i = 0; i < 10; i++) {
       const ip = `2001:db8:77:1:${i.toString(16)}::1`
@@ -183,7 +193,7 @@ describe('admin token guessing (failures per client IP, RateLimiter Durable Obje
   describe('when the limiter cannot answer (fails open: never locks the admins out)', () => {
     const never = () => new Promise<never>(() => {})
     const limiters: Record<string, unknown> = {
-      hanging: { idFromName: (name: string) => name, get: () => ({ hit: never, peek: never }) },
+      hanging: { idFromName: (name: string) => name, get: () => ({ hit: never, refund: never }) },
       throwing: {
         idFromName: (name: string) => name,
         get: () => {
