@@ -4,6 +4,7 @@
  * Simulated clients sit at colos (x-sim-colo) mapped to regions by wrangler.toml: IAD/EWR us-east,
  * LHR/CDG/FRA eu-west, BOM/SIN ap-south. Every colo has its own L1; the colos of a region share its L2.
  */
+import { createClient } from 'redis'
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { getAt, originFetches, regionsFrom, settleRegions, until } from './simulated-client'
 
@@ -17,6 +18,20 @@ let n = 0
 const freshPath = () => `/echo/l2-${run}-${++n}?h-cache-control=max-age%3D300`
 
 const get = getAt
+
+/** Whether a region's Redis holds the entry for `path` (read straight from its redis-server). */
+async function inRegion(name: string, path: string): Promise<boolean> {
+  const { regions } = (await (await fetch(`${controlUrl}/regions`)).json()) as {
+    regions: Array<{ name: string; redisUrl: string }>
+  }
+  const redis = createClient({ url: regions.find((region) => region.name === name)!.redisUrl })
+  await redis.connect()
+  try {
+    return (await redis.exists(`ec:e:${path}`)) === 1
+  } finally {
+    await redis.quit()
+  }
+}
 
 async function control(path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${controlUrl}${path}`, {
@@ -78,10 +93,11 @@ describe('L2 regions (e2e)', () => {
     const path = freshPath()
     // Regions fill independently: each holds its own origin answer.
     const filled = [(await get(path, 'IAD')).body, (await get(path, 'SIN')).body]
-    await until('the us-east and ap-south copies', async () => {
-      const [us, ap] = await Promise.all([get(path, 'EWR'), get(path, 'BOM')])
-      return /detail=L2/.test(us.cacheStatus) && /detail=L2/.test(ap.cacheStatus) ? true : undefined
-    })
+    // Their L2 writes land after the answers (waitUntil): wait for them in Redis itself, without
+    // reading through a colo (a colo that reads too early copies the fill into its own tiers).
+    await until('the us-east and ap-south copies', async () =>
+      (await inRegion('us-east', path)) && (await inRegion('ap-south', path)) ? true : undefined
+    )
 
     await control('/regions/eu-west/stop')
     const fetches = await originFetches()
