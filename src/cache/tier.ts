@@ -1,8 +1,8 @@
 import type { StoredRecord } from './entry'
 
 /**
- * One cache tier (L1 Cache API now, L2 Redis next): a byte-level store of encoded records. Policy
- * (freshness, variants, purges) lives above it; a tier only stores, fetches and forgets.
+ * One cache tier (memory, L1 on the Cache API, L2 on Redis): a store of records. Policy (freshness,
+ * variants, purges) lives above it; a tier only stores, fetches and forgets.
  */
 export interface CacheTier {
   readonly name: string

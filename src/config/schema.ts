@@ -322,7 +322,7 @@ export const cacheConfigSchema = z.strictObject({
       beta: z.number().positive().max(100).default(1),
     })
     .prefault({}),
-  /** Purges everywhere (§5): the replayable log in every region and each isolate's view of it. */
+  /** Purges everywhere: the replayable log in every region and each isolate's view of it. */
   purge: z
     .strictObject({
       /**

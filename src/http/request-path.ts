@@ -2,7 +2,7 @@ import { normalizePath } from '../cache/cache-key'
 
 /**
  * The one spelling of a request path that routes, rate-limit rules, the cache key and the origin
- * request all use (DESIGN §4.12): RFC 3986 §6.2.2 normalised (percent-encoded unreserved characters
+ * request all use: RFC 3986 §6.2.2 normalised (percent-encoded unreserved characters
  * decoded, other escapes upper-cased; the URL parser already removed dot segments, `%2e` ones too).
  */
 export interface RequestPath {

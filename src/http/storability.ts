@@ -71,7 +71,7 @@ export function checkStorable(input: StorabilityInput): Storability {
   if (cc.noStore || input.requestCacheControl.noStore) return NOT_STORED['no-store']
   if (cc.private) return NOT_STORED.private
   // A directive we could not read cleanly: its strictest reading is already in the flags above, and
-  // whatever lifetime it meant cannot be trusted (Trust: the strictest reading wins, DESIGN §4.11).
+  // whatever lifetime it meant cannot be trusted: the strictest reading wins.
   if (cc.malformed) return NOT_STORED['malformed-directives']
   // RFC 9111 §3.5 would allow `public`/`s-maxage` answers to authorised requests; sharing them across
   // identities is exactly the leak we refuse unless the route puts the identity in the key.

@@ -7,8 +7,8 @@ import { CircuitBreaker } from '../lib/circuit-breaker'
 import { MetricsAccumulator } from '../metrics/accumulator'
 import { l2MetricEvents } from '../metrics/l2-events'
 import { createOriginBreaker, type OriginBreaker } from '../origin/origin-breaker'
-import { PurgeLog } from '../purge/purge-log'
-import { PurgeScope } from '../purge/purge-scope'
+import { PurgeLog } from '../purge/log'
+import { PurgeScope } from '../purge/scope'
 
 /** One (simulated) colo as this isolate serves it: its hot tier, its L1 and its view of purges. */
 export interface Colo {

@@ -2,7 +2,7 @@ import { createTierStack, type TierStack } from '../cache/tier-stack'
 import type { Config } from '../config/load-config'
 import { clientLocation, type ClientLocation } from '../l2/client-location'
 import type { RegionalL2 } from '../l2/regional-l2'
-import type { PurgeScope } from '../purge/purge-scope'
+import type { PurgeScope } from '../purge/scope'
 import type { Isolate } from './isolate'
 
 /** What a request handler needs: the isolate's runtime, this request's tiers, and background work. */

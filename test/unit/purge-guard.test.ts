@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { CacheEntry } from '../../src/cache/entry'
 import { createMemoryTier } from '../../src/cache/memory-tier'
 import { createTierStack } from '../../src/cache/tier-stack'
-import { PurgeScope } from '../../src/purge/purge-scope'
+import { PurgeScope } from '../../src/purge/scope'
 import { purgeRequestSchema } from '../../src/admin/admin-routes'
 
 const tier = (name: string) => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CacheEntry, VaryIndex } from '../../src/cache/entry'
-import { PurgeView, type PurgeRecord } from '../../src/purge/purge-view'
+import { PurgeView, type PurgeRecord } from '../../src/purge/view'
 
 const T0 = 1_800_000_000_000
 

@@ -3,7 +3,7 @@ import { decodeRecord, encodeRecord } from '../cache/entry-codec'
 import type { PurgeSettings } from '../config/schema'
 import { base64ToBytes, bytesToBase64 } from '../l2/base64'
 import type { RegionalL2 } from '../l2/regional-l2'
-import { softened, type PurgeRecord } from './purge-view'
+import { softened, type PurgeRecord } from './view'
 
 /*
  * The purge log, one per region: a capped Redis stream `${keyPrefix}purges` whose entries carry one

@@ -4,8 +4,8 @@ import type { ReadGuard } from '../cache/tier-stack'
 import type { PurgeSettings } from '../config/schema'
 import type { RegionRouter } from '../l2/region-router'
 import type { MetricsAccumulator } from '../metrics/accumulator'
-import type { PurgeLog, RegionOutcome } from './purge-log'
-import { PurgeView, type PurgeRecord } from './purge-view'
+import type { PurgeLog, RegionOutcome } from './log'
+import { PurgeView, type PurgeRecord } from './view'
 
 export interface PurgeInput {
   readonly keys: readonly string[]

@@ -45,7 +45,7 @@ export interface PurgeViewOptions {
 export type Verdict = StoredRecord | undefined
 
 /**
- * An isolate's recent purges (§5): keys, tags and prefixes with the latest hard and soft purge times,
+ * An isolate's recent purges: keys, tags and prefixes with the latest hard and soft purge times,
  * so checking a copy costs a few Map lookups. Below `floor` the view knows nothing (it was created,
  * or forgot older records): copies from the near tiers made before it are refused.
  */

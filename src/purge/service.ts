@@ -1,6 +1,6 @@
 import { primaryKeyForUrl } from '../cache/invalidate'
 import type { RequestContext } from '../runtime/request-context'
-import type { RegionOutcome } from './purge-log'
+import type { RegionOutcome } from './log'
 
 /** What an admin purge names: any mix of URLs, keys, tags and key prefixes. */
 export interface PurgeOrder {
