@@ -1,16 +1,25 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { CacheTier } from '../src/cache/tier'
-import { createTierStack, type TierStack } from '../src/cache/tier-stack'
-import { lookupVariant } from '../src/cache/variant-store'
-import type { FillAnswer, FillPolicy, FillRequest } from '../src/coalesce/protocol'
-import type { FillResult } from '../src/fill/fill-result'
-import { parseConfig, type Config } from '../src/config/load-config'
-import { createIsolate, type Isolate } from '../src/runtime/isolate'
-import { compileRoutes, type CompiledRoute } from '../src/config/route-matcher'
-import { DeadlineExceeded } from '../src/lib/errors'
-import { log } from '../src/lib/log'
-import { withDeadline } from '../src/lib/with-deadline'
-import { fetchForCache, storeFilled } from '../src/origin/origin-fill'
+import {
+  DeadlineExceeded,
+  compileRoutes,
+  createIsolate,
+  createTierStack,
+  fetchForCache,
+  log,
+  lookupVariant,
+  parseConfig,
+  storeFilled,
+  withDeadline,
+  type CacheTier,
+  type CompiledRoute,
+  type Config,
+  type FillAnswer,
+  type FillPolicy,
+  type FillRequest,
+  type FillResult,
+  type Isolate,
+  type TierStack,
+} from '../src/coalesce'
 
 /** Keys being filled at once in one object; past it, callers fetch for themselves. */
 const MAX_IN_FLIGHT = 1024

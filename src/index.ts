@@ -52,15 +52,15 @@ app.route('/_cache', createAdminRoutes())
 
 app.all('*', async function edgeCache(c) {
   const request = c.req.raw
-  const ctx = c.var.proxy
+  const context = c.var.proxy
   const url = c.var.url
   const { path, ambiguous } = c.var.path
-  const route = matchRoute(ctx.config.routes, path)
-  if (!CACHEABLE_METHODS.has(request.method)) return passThrough(request, url, ctx, 'method')
-  if (route === undefined) return passThrough(request, url, ctx, 'bypass', 'no-route')
-  if (route.bypass) return passThrough(request, url, ctx, 'bypass', 'route')
-  if (ambiguous) return passThrough(request, url, ctx, 'bypass', 'ambiguous-path')
-  return handleCacheable(request, url, route, ctx)
+  const route = matchRoute(context.config.routes, path)
+  if (!CACHEABLE_METHODS.has(request.method)) return passThrough(request, url, context, 'method')
+  if (route === undefined) return passThrough(request, url, context, 'bypass', 'no-route')
+  if (route.bypass) return passThrough(request, url, context, 'bypass', 'route')
+  if (ambiguous) return passThrough(request, url, context, 'bypass', 'ambiguous-path')
+  return handleCacheable(request, url, route, context)
 })
 
 app.onError(function onError(error) {

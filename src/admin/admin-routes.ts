@@ -99,9 +99,9 @@ export function createAdminRoutes(): Hono<AppEnv> {
   })
 
   admin.post('/purge', async (c) => {
-    const ctx = c.var.proxy
-    const body = await parseJsonBody(c, purgeRequestSchema, ctx.config.limits.maxAdminBodyBytes)
-    const { durable, ...report } = await purge(ctx, body, c.req.url)
+    const context = c.var.proxy
+    const body = await parseJsonBody(c, purgeRequestSchema, context.config.limits.maxAdminBodyBytes)
+    const { durable, ...report } = await purge(context, body, c.req.url)
     return c.json(report, durable ? 200 : 503)
   })
 
@@ -113,9 +113,9 @@ export function createAdminRoutes(): Hono<AppEnv> {
   })
 
   admin.post('/warm', async (c) => {
-    const ctx = c.var.proxy
-    const body = await parseJsonBody(c, warmRequestSchema, ctx.config.limits.maxAdminBodyBytes)
-    const results = await warm(ctx, body.urls, c.req.url)
+    const context = c.var.proxy
+    const body = await parseJsonBody(c, warmRequestSchema, context.config.limits.maxAdminBodyBytes)
+    const results = await warm(context, body.urls, c.req.url)
     return c.json({
       warmed: results.filter((r) => r.status !== null && r.status < 400).length,
       results,

@@ -42,97 +42,102 @@ export async function handleCacheable(
   request: Request,
   url: URL,
   route: CompiledRoute,
-  ctx: RequestContext
+  context: RequestContext
 ): Promise<Response> {
-  const { config } = ctx
+  const { config } = context
   // Sharing answers to authorised requests leaks them across identities unless the key holds the identity.
   if (request.headers.has('authorization') && !route.key.headers.includes('authorization')) {
-    return passThrough(request, url, ctx, 'bypass', 'authorization')
+    return passThrough(request, url, context, 'bypass', 'authorization')
   }
   const path = normalizePath(url.pathname)
   const query = normalizeQuery(url.searchParams, route.key)
   const primary = path + query
   if (exceedsKeyLimit(primary, config.limits.maxKeyLength)) {
-    return passThrough(request, url, ctx, 'bypass', 'key-too-long')
+    return passThrough(request, url, context, 'bypass', 'key-too-long')
   }
-  const req: CacheRequest = { request, route, path, query, primary, startedAt: Date.now() }
-  const found = await lookupVariant(ctx.tiers, primary, request.headers, config.limits.maxKeyLength)
+  const cacheable: CacheRequest = { request, route, path, query, primary, startedAt: Date.now() }
+  const found = await lookupVariant(
+    context.tiers,
+    primary,
+    request.headers,
+    config.limits.maxKeyLength
+  )
   const entry = found.entry
-  if (entry === undefined) return fill(req, found, undefined, ctx)
+  if (entry === undefined) return fill(cacheable, found, undefined, context)
 
   const now = Date.now()
   if (now < entry.freshUntil) {
-    if (refreshEarly(entry, now, ctx)) refreshInBackground(req, found, ctx, true)
+    if (refreshEarly(entry, now, context)) refreshInBackground(cacheable, found, context, true)
     // Only negative caching stores 4xx/5xx without the origin's own lifetime; count those hits.
-    if (entry.status >= 400) ctx.isolate.metrics.increment('negative_hits_total')
+    if (entry.status >= 400) context.isolate.metrics.increment('negative_hits_total')
     return serve(
-      req,
+      cacheable,
       entry,
       { hit: true, ttl: remainingTtl(entry, now), detail: found.tier },
       now,
-      ctx
+      context
     )
   }
   if (!entry.mustRevalidate && now < entry.staleWhileRevalidateUntil) {
-    refreshInBackground(req, found, ctx, false)
+    refreshInBackground(cacheable, found, context, false)
     const status: CacheStatus = {
       hit: true,
       ttl: remainingTtl(entry, now),
       detail: `${found.tier} stale-while-revalidate`,
     }
-    return serve(req, entry, status, now, ctx)
+    return serve(cacheable, entry, status, now, context)
   }
-  return fill(req, found, entry, ctx)
+  return fill(cacheable, found, entry, context)
 }
 
 /**
  * XFetch (Vattani, Chierichetti & Lowenstein, VLDB 2015): refresh when
  * `now − fetchMs·β·ln(rand) ≥ expiry`, so the chance rises toward expiry and with the cost of a fetch.
  */
-function refreshEarly(entry: CacheEntry, now: number, ctx: RequestContext): boolean {
-  const { enabled, beta } = ctx.config.xfetch
+function refreshEarly(entry: CacheEntry, now: number, context: RequestContext): boolean {
+  const { enabled, beta } = context.config.xfetch
   if (!enabled || entry.fetchMs <= 0) return false
   return now - entry.fetchMs * beta * Math.log(Math.random()) >= entry.freshUntil
 }
 
 function serve(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   entry: CacheEntry,
   status: CacheStatus,
   now: number,
-  ctx: RequestContext
+  context: RequestContext
 ) {
   return responseFromEntry(entry, {
-    cacheName: ctx.config.statusName,
-    method: req.request.method,
+    cacheName: context.config.statusName,
+    method: cacheable.request.method,
     status,
     now,
-    notModified: answersNotModified(req.request.headers, entry),
+    notModified: answersNotModified(cacheable.request.headers, entry),
   })
 }
 
 function refreshInBackground(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   found: Found,
-  ctx: RequestContext,
+  context: RequestContext,
   early: boolean
 ): void {
   // One refresh per variant: variants of a URL go stale and refresh independently.
-  const key = found.key ?? req.primary
-  const { refreshing, metrics } = ctx.isolate
+  const key = found.key ?? cacheable.primary
+  const { refreshing, metrics } = context.isolate
   if (refreshing.has(key) || refreshing.size >= MAX_REFRESHING) return
   if (early) metrics.increment('early_refreshes_total')
   // The refresh's own writes belong to it: it ends when the new copy is in the tiers.
   const writes: Promise<unknown>[] = []
-  const own: RequestContext = { ...ctx, waitUntil: (promise) => void writes.push(promise) }
-  const work = fill(req, found, found.entry, own, true)
+  const own: RequestContext = { ...context, waitUntil: (promise) => void writes.push(promise) }
+  const work = fill(cacheable, found, found.entry, own, true)
     .then((response) => response.body?.cancel())
     .then(() => Promise.all(writes))
     .then(() => {})
     .catch(() => {})
     .finally(() => refreshing.delete(key))
   refreshing.set(key, work)
-  ctx.waitUntil(work)
+  context.waitUntil(work)
 }
 
 /**
@@ -140,11 +145,11 @@ function refreshInBackground(
  * must-revalidate copies); undefined otherwise, so the caller answers with the failure.
  */
 function serveStaleOnError(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   stale: CacheEntry | undefined,
   status: { fwd: ForwardReason; fwdStatus?: number; collapsed?: boolean },
   now: number,
-  ctx: RequestContext
+  context: RequestContext
 ): Response | undefined {
   if (!stale || stale.mustRevalidate || now >= stale.staleIfErrorUntil) return undefined
   const cacheStatus: CacheStatus = {
@@ -152,7 +157,7 @@ function serveStaleOnError(
     ttl: remainingTtl(stale, now),
     detail: 'stale-if-error',
   }
-  return serve(req, stale, cacheStatus, now, ctx)
+  return serve(cacheable, stale, cacheStatus, now, context)
 }
 
 function forwardReason(found: Found, stale: CacheEntry | undefined): ForwardReason {
@@ -164,55 +169,55 @@ function forwardReason(found: Found, stale: CacheEntry | undefined): ForwardReas
  * take it, else (coalescing off, object unavailable, response not shareable) straight to the origin.
  */
 async function fill(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   found: Found,
   stale: CacheEntry | undefined,
-  ctx: RequestContext,
+  context: RequestContext,
   background = false
 ): Promise<Response> {
-  const { config } = ctx
-  const { request, route } = req
+  const { config } = context
+  const { request, route } = cacheable
   const originHeaders = cacheableOriginHeaders(request.headers, route, config)
   const validators = stale && { etag: stale.etag, lastModified: stale.lastModified }
   const fillRequest: FillRequest = {
     // Requests share a fetch only if the origin would see the same request.
     key: [
-      req.primary,
+      cacheable.primary,
       [...originHeaders].map(([name, value]) => `${name}:${value}`).join('\n'),
       request.headers.get('cache-control') ?? '',
       validators?.etag ?? '',
       validators?.lastModified ?? '',
     ].join('\n\n'),
-    primary: req.primary,
-    path: req.path,
-    query: req.query,
+    primary: cacheable.primary,
+    path: cacheable.path,
+    query: cacheable.query,
     headers: [...request.headers],
-    home: ctx.l2?.location.home,
+    home: context.l2?.location.home,
     validators: validators && (validators.etag ?? validators.lastModified) ? validators : undefined,
     newerThan: stale?.storedAt,
-    missedAt: req.startedAt,
+    missedAt: cacheable.startedAt,
     policy: fillPolicy(config, route),
   }
   // This isolate's view of the origin gates both paths: while its breaker is open, neither the
   // Coalescer nor the origin is asked (stale-if-error copies are served, the rest get a quick 503).
-  const breaker = ctx.isolate.originBreaker
+  const breaker = context.isolate.originBreaker
   if (breaker && !breaker.allow(Date.now())) {
     const open: FillResult = { kind: 'failed', reason: 'circuit-open' }
-    return respondToFill(req, found, stale, open, ctx, { leader: true, shared: false })!
+    return respondToFill(cacheable, found, stale, open, context, { leader: true, shared: false })!
   }
-  const answer = await askCoalescer(ctx.isolate, fillRequest)
+  const answer = await askCoalescer(context.isolate, fillRequest)
   if (answer && answer.kind !== 'timeout') {
     // One origin call, one report: the leader's caller records it, not each of its followers.
-    if (breaker && answer.leader) recordOrigin(breaker, req.primary, answer)
+    if (breaker && answer.leader) recordOrigin(breaker, cacheable.primary, answer)
     if (background && answer.leader && answer.kind === 'entry' && answer.source === 'origin') {
-      ctx.isolate.metrics.increment('origin_fetches_total', { reason: 'refresh' })
+      context.isolate.metrics.increment('origin_fetches_total', { reason: 'refresh' })
     }
   }
   const waited: FillResult | undefined =
     answer?.kind === 'timeout' ? { kind: 'failed', reason: 'timeout' } : answer
   const response =
     waited &&
-    respondToFill(req, found, stale, waited, ctx, {
+    respondToFill(cacheable, found, stale, waited, context, {
       // A wait that timed out is this request's own failure, not a collapsed one.
       leader: answer?.kind === 'timeout' ? true : answer!.leader,
       shared: true,
@@ -220,18 +225,18 @@ async function fill(
   if (response) return response
   // Coalescing off, the object unavailable, or the answer not shareable: to the origin ourselves,
   // conditionally when a stale copy has validators.
-  if (background) ctx.isolate.metrics.increment('origin_fetches_total', { reason: 'refresh' })
+  if (background) context.isolate.metrics.increment('origin_fetches_total', { reason: 'refresh' })
   const own = await fetchForCache({
     config,
     breaker,
     route,
-    path: req.path,
-    query: req.query,
+    path: cacheable.path,
+    query: cacheable.query,
     requestHeaders: request.headers,
     validators: fillRequest.validators && stale,
     admitted: true,
   })
-  return respondToFill(req, found, stale, own, ctx, { leader: true, shared: false })!
+  return respondToFill(cacheable, found, stale, own, context, { leader: true, shared: false })!
 }
 
 /** What a fill's result says about the origin, fed to this isolate's breaker. */
@@ -260,14 +265,14 @@ function recordOrigin(breaker: OriginBreaker, key: string, result: FillResult): 
  * Undefined means "fetch for yourself": the Coalescer would not share it.
  */
 function respondToFill(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   found: Found,
   stale: CacheEntry | undefined,
   result: FillResult,
-  ctx: RequestContext,
+  context: RequestContext,
   how: { readonly leader: boolean; readonly shared: boolean }
 ): Response | undefined {
-  const { config } = ctx
+  const { config } = context
   const fwd = forwardReason(found, stale)
   const collapsed = !how.leader
   switch (result.kind) {
@@ -276,20 +281,20 @@ function respondToFill(
       if (how.shared) {
         // The object's L2 read or its recent results can predate a purge this colo has seen: the
         // purge view has the last word, as for any far copy (a refused copy is fetched afresh).
-        const verdict = ctx.purge.scope.view.check(found.key ?? req.primary, entry, false)
+        const verdict = context.purge.scope.view.check(found.key ?? cacheable.primary, entry, false)
         if (verdict?.kind !== 'response') return undefined
         entry = verdict
       }
       const fromOrigin = result.source === 'origin'
       // The filler stored it in L2 (the Coalescer) or stores it here; the nearer tiers are ours.
-      ctx.waitUntil(store(req, found, entry, entry.storedAt - entry.fetchMs, ctx))
+      context.waitUntil(store(cacheable, found, entry, entry.storedAt - entry.fetchMs, context))
       // The leader is answered as of the origin's response, like a direct fetch.
       const now = how.leader && fromOrigin ? entry.storedAt : Date.now()
       const ttl = remainingTtl(entry, now)
       const status: CacheStatus = fromOrigin
         ? { fwd, fwdStatus: stale ? result.fwdStatus : undefined, stored: true, ttl, collapsed }
         : { hit: true, ttl, detail: result.source }
-      return serve(req, entry, status, now, ctx)
+      return serve(cacheable, entry, status, now, context)
     }
     case 'not-modified': {
       if (!stale) return undefined
@@ -301,15 +306,15 @@ function respondToFill(
         requestTime: result.requestTime,
         responseTime: result.responseTime,
       }
-      return serveRevalidated(req, found, stale, exchange, ctx, collapsed)
+      return serveRevalidated(cacheable, found, stale, exchange, context, collapsed)
     }
     case 'failed': {
       const served = serveStaleOnError(
-        req,
+        cacheable,
         stale,
         { fwd: 'stale', fwdStatus: result.status, collapsed },
         Date.now(),
-        ctx
+        context
       )
       return (
         served ?? failureResponse(result.reason, config.statusName, fwd, result.status, collapsed)
@@ -318,7 +323,13 @@ function respondToFill(
     case 'response': {
       const served =
         result.status >= 500
-          ? serveStaleOnError(req, stale, { fwd, fwdStatus: result.status }, Date.now(), ctx)
+          ? serveStaleOnError(
+              cacheable,
+              stale,
+              { fwd, fwdStatus: result.status },
+              Date.now(),
+              context
+            )
           : undefined
       if (served) {
         void result.body?.cancel().catch(() => {})
@@ -330,14 +341,14 @@ function respondToFill(
       })
       if (stale) {
         const exchange = { status: result.status, headers: response.headers }
-        forgetIfRefused(req, found, exchange, ctx)
+        forgetIfRefused(cacheable, found, exchange, context)
       }
       const status: CacheStatus = {
         fwd,
         fwdStatus: stale ? result.status : undefined,
         detail: result.reason,
       }
-      return forwardResponse(response, config.statusName, status, req.request.method)
+      return forwardResponse(response, config.statusName, status, cacheable.request.method)
     }
     case 'uncacheable':
       return undefined
@@ -350,20 +361,22 @@ function respondToFill(
  * or sets a cookie, this client gets its answer and the shared copy is deleted.
  */
 function serveRevalidated(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   found: Found,
   stale: CacheEntry,
   exchange: OriginExchange,
-  ctx: RequestContext,
+  context: RequestContext,
   collapsed: boolean
 ): Response {
-  const refreshed = refreshEntry(stale, exchange, req.route, ctx.config)
+  const refreshed = refreshEntry(stale, exchange, cacheable.route, context.config)
   const merged = new Headers(refreshed.headers as Array<[string, string]>)
   // Set-Cookie is never kept in a stored copy, but a 304 that sets one still refuses sharing.
   for (const cookie of exchange.headers.getSetCookie()) merged.append('set-cookie', cookie)
   const shareable = !responseRefusesSharing(stale.status, merged, responseDirectives(merged))
-  ctx.waitUntil(
-    shareable ? store(req, found, refreshed, exchange.requestTime, ctx) : forget(req, found, ctx)
+  context.waitUntil(
+    shareable
+      ? store(cacheable, found, refreshed, exchange.requestTime, context)
+      : forget(cacheable, found, context)
   )
   const status: CacheStatus = {
     fwd: forwardReason(found, stale),
@@ -372,37 +385,41 @@ function serveRevalidated(
     ttl: remainingTtl(refreshed, exchange.responseTime),
     collapsed,
   }
-  return serve(req, refreshed, status, exchange.responseTime, ctx)
+  return serve(cacheable, refreshed, status, exchange.responseTime, context)
 }
 
 /** A refresh whose answer refuses to be shared (now `private`, `no-store`...) retires the stored copy. */
 function forgetIfRefused(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   found: Found,
   exchange: { readonly status: number; readonly headers: Headers },
-  ctx: RequestContext
+  context: RequestContext
 ): void {
   const { status, headers } = exchange
   if (responseRefusesSharing(status, headers, responseDirectives(headers)))
-    ctx.waitUntil(forget(req, found, ctx))
+    context.waitUntil(forget(cacheable, found, context))
 }
 
-async function forget(req: CacheRequest, found: Found, ctx: RequestContext): Promise<void> {
-  await ctx.tiers.delete(found.key ?? req.primary).catch(() => false)
+async function forget(
+  cacheable: CacheRequest,
+  found: Found,
+  context: RequestContext
+): Promise<void> {
+  await context.tiers.delete(found.key ?? cacheable.primary).catch(() => false)
 }
 
 async function store(
-  req: CacheRequest,
+  cacheable: CacheRequest,
   found: Found,
   entry: CacheEntry,
   requestTime: number,
-  ctx: RequestContext
+  context: RequestContext
 ): Promise<void> {
-  await storeFilled(ctx.tiers, {
-    config: ctx.config,
-    route: req.route,
-    primary: req.primary,
-    requestHeaders: req.request.headers,
+  await storeFilled(context.tiers, {
+    config: context.config,
+    route: cacheable.route,
+    primary: cacheable.primary,
+    requestHeaders: cacheable.request.headers,
     entry,
     existingIndex: found.index,
     requestTime,

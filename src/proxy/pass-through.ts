@@ -17,11 +17,11 @@ const WITHOUT_BODY = new Set(['GET', 'HEAD'])
 export async function passThrough(
   request: Request,
   url: URL,
-  ctx: RequestContext,
+  context: RequestContext,
   fwd: ForwardReason,
   detail?: string
 ): Promise<Response> {
-  const { config } = ctx
+  const { config } = context
   // The normalised path, as routes and rules saw it; the query goes as the client sent it.
   const target = originUrlFor(config, normalizePath(url.pathname), url.search)
   let result
@@ -42,7 +42,7 @@ export async function passThrough(
   // Awaited, not deferred: the client that wrote must read its own write on the next request.
   if (UNSAFE.has(request.method) && response.status < 400) {
     try {
-      await invalidateTouched(url, response.headers, ctx)
+      await invalidateTouched(url, response.headers, context)
     } catch (error) {
       // The origin applied the write: its answer still goes to the client; the stale copy expires.
       log.error('invalidation_failed', { url: url.pathname, error })
@@ -52,22 +52,26 @@ export async function passThrough(
 }
 
 /** The request URL plus same-host Location / Content-Location (RFC 9111 §4.4). */
-async function invalidateTouched(url: URL, headers: Headers, ctx: RequestContext): Promise<void> {
+async function invalidateTouched(
+  url: URL,
+  headers: Headers,
+  context: RequestContext
+): Promise<void> {
   const targets = [url]
   for (const name of ['location', 'content-location']) {
     const value = headers.get(name)
     if (!value) continue
     try {
       const touched = new URL(value, url)
-      if (touched.host === url.host || touched.host === ctx.config.originUrl.host)
+      if (touched.host === url.host || touched.host === context.config.originUrl.host)
         targets.push(touched)
     } catch {
       // An unparsable Location names nothing we store.
     }
   }
-  const keys = targets.flatMap((target) => primaryKeyForUrl(target, ctx.config) ?? [])
+  const keys = targets.flatMap((target) => primaryKeyForUrl(target, context.config) ?? [])
   if (keys.length === 0) return
-  const purging = ctx.purge
+  const purging = context.purge
   // The same path as the purge API: this colo at once, every region's log and L2 before we answer.
   const { outcomes } = await purging.scope.publish(
     { keys, tags: [], prefixes: [], soft: false },

@@ -37,11 +37,11 @@ export interface PurgeReport {
  * fixed). Soft purges' L2 rewrites go to `waitUntil`.
  */
 export async function purge(
-  ctx: RequestContext,
+  context: RequestContext,
   order: PurgeOrder,
   base: string
 ): Promise<PurgeReport> {
-  const { config, purge: purging } = ctx
+  const { config, purge: purging } = context
   const results = (order.urls ?? []).map((value) => {
     const key = primaryKeyForUrl(new URL(value, base), config)
     return { url: value, key: key ?? null, cacheable: key !== undefined }
@@ -55,7 +55,7 @@ export async function purge(
     { keys, tags: order.tags ?? [], prefixes: order.prefixes ?? [], soft: order.soft },
     purging.home
   )
-  ctx.waitUntil(pending)
+  context.waitUntil(pending)
   const recorded = outcomes.filter((outcome) => outcome.ok).map((outcome) => outcome.region)
   const missed = outcomes.filter((outcome) => !outcome.ok)
   return {
@@ -76,10 +76,10 @@ export async function purge(
 
 /** Where a purge stands: applied in every region, or per region; undefined when nobody knows it. */
 export async function purgeStatus(
-  ctx: RequestContext,
+  context: RequestContext,
   id: string
 ): Promise<{ applied: boolean; regions: Record<string, boolean | undefined> } | undefined> {
-  const { scope, home } = ctx.purge
+  const { scope, home } = context.purge
   const log = scope.log
   if (log === undefined || home === undefined) {
     return scope.view.has(id) ? { applied: true, regions: {} } : undefined

@@ -18,7 +18,7 @@ const CONCURRENCY = 6
  * a few at a time, as GETs a client could have sent.
  */
 export async function warm(
-  ctx: RequestContext,
+  context: RequestContext,
   urls: readonly string[],
   base: string
 ): Promise<WarmResult[]> {
@@ -29,12 +29,17 @@ export async function warm(
       const [i, value] = next
       const url = new URL(value, base)
       const { path, ambiguous } = requestPath(url.pathname)
-      const route = matchRoute(ctx.config.routes, path)
+      const route = matchRoute(context.config.routes, path)
       if (route === undefined || route.bypass || ambiguous) {
         results[i] = { url: value, status: null, cacheStatus: null }
         continue
       }
-      const response = await handleCacheable(new Request(url, { method: 'GET' }), url, route, ctx)
+      const response = await handleCacheable(
+        new Request(url, { method: 'GET' }),
+        url,
+        route,
+        context
+      )
       await response.body?.cancel()
       results[i] = {
         url: value,
