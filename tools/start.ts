@@ -48,7 +48,7 @@ const withL2 = installer.status === 0
 if (!withL2)
   console.log('L2 is off: redis-server could not be had; starting without the simulated regions.')
 console.log(
-  `starting the demo origin, ${withL2 ? 'the L2 regions ' : ''}and the Worker (wrangler dev)...`
+  `starting the demo origin${withL2 ? ', the L2 regions' : ''} and the Worker (wrangler dev)...`
 )
 const stack = await startStack({
   workerPort,
