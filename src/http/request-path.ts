@@ -27,12 +27,24 @@ const AMBIGUOUS = /%2F|%5C|;|\/\//i
 export function requestPath(pathname: string): RequestPath {
   const path = normalizePath(pathname)
   const ambiguous = AMBIGUOUS.test(path)
+  let spellings: readonly string[] | undefined
+  return {
+    path,
+    ambiguous,
+    // Only requests that meet rate-limit rules need these: worked out on first use.
+    get ruleSpellings() {
+      return (spellings ??= ruleSpellingsOf(path, ambiguous))
+    },
+  }
+}
+
+function ruleSpellingsOf(path: string, ambiguous: boolean): readonly string[] {
   const lenient = ambiguous ? lenientReading(path) : path
   const spellings = new Set([path, lenient, lenient.toLowerCase()])
   for (const spelling of [...spellings]) {
     if (spelling.length > 1 && spelling.endsWith('/')) spellings.add(spelling.slice(0, -1))
   }
-  return { path, ambiguous, ruleSpellings: [...spellings] }
+  return [...spellings]
 }
 
 /** The path as the most lenient origin would route it. */

@@ -14,9 +14,9 @@ export function rateLimit(
 ): MiddlewareHandler<AppEnv> {
   return async function rateLimitMiddleware(c, next) {
     const { config } = c.var.proxy
-    const { path, ruleSpellings } = c.var.path
-    if (config.rateLimits.length === 0 || path.startsWith('/_cache/')) return next()
-    const rules = matchingRules(config.rateLimits, c.req.method, ruleSpellings)
+    const requestPath = c.var.path
+    if (config.rateLimits.length === 0 || requestPath.path.startsWith('/_cache/')) return next()
+    const rules = matchingRules(config.rateLimits, c.req.method, requestPath.ruleSpellings)
     if (rules.length === 0) return next()
     const outcomes = await checkRules(rules, c.req.raw.headers, namespace(c.env))
     for (const outcome of outcomes) {
