@@ -1,5 +1,8 @@
 import { z } from 'zod'
 
+// Field documentation lives in `.describe()`: it is what docs/configuration.md and
+// docs/cache-config.schema.json are generated from (`npm run docs:config`).
+
 const headerName = z
   .string()
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name (RFC 9110 §5.1)')
@@ -7,186 +10,372 @@ const headerName = z
 
 const seconds = z.number().int().nonnegative()
 
-/** What makes up the cache key of a route, beyond the path. */
 export const keyRulesSchema = z
   .strictObject({
-    /** Query parameters dropped from the key and from the origin request (globs: `utm_*`). */
-    ignoreQuery: z.array(z.string().min(1)).default([]),
-    /** If set, only these query parameters are kept (in the key and towards the origin). */
-    allowQuery: z.array(z.string().min(1)).optional(),
-    /** Request headers whose values select a variant (and are forwarded to the origin). */
-    headers: z.array(headerName).default([]),
+    ignoreQuery: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Query parameters dropped from the key and from the origin request (globs: `utm_*`).'
+      ),
+    allowQuery: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'If set, only these query parameters are kept (in the key and towards the origin).'
+      ),
+    headers: z
+      .array(headerName)
+      .default([])
+      .describe('Request headers whose values select a variant (and are forwarded to the origin).'),
   })
   .prefault({})
+  .describe('What makes up the cache key of a route, beyond the path.')
 
-export const routeSchema = z.strictObject({
-  /** Path glob: `*` matches within one segment, `**` across segments; `/a/**` also matches `/a`. */
-  pattern: z
-    .string()
-    .startsWith('/', 'must start with "/"')
-    .regex(/^[^?#]*$/, 'must be a path, without query or fragment'),
-  /** Pass straight through to the origin, never cached. */
-  bypass: z.boolean().default(false),
-  /** Freshness lifetime that replaces the origin's (many APIs send no cache headers). Omit to honour the origin. */
-  ttl: seconds.optional(),
-  /** RFC 5861 defaults, used when the origin does not send its own directive (or always, with `ttl`). */
-  staleWhileRevalidate: seconds.default(0),
-  staleIfError: seconds.default(0),
-  key: keyRulesSchema,
-  /** Request headers forwarded to the origin on cacheable requests, besides the key headers. */
-  forwardHeaders: z.array(headerName).optional(),
-  /** Tags every entry of this route carries (for purge by tag). */
-  tags: z.array(z.string().min(1).max(256)).default([]),
-})
+export const routeSchema = z
+  .strictObject({
+    pattern: z
+      .string()
+      .startsWith('/', 'must start with "/"')
+      .regex(/^[^?#]*$/, 'must be a path, without query or fragment')
+      .describe(
+        'Path glob: `*` matches within one segment, `**` across segments; `/a/**` also matches `/a`.'
+      ),
+    bypass: z
+      .boolean()
+      .default(false)
+      .describe('Pass straight through to the origin, never cached.'),
+    ttl: seconds
+      .optional()
+      .describe(
+        "Freshness lifetime that replaces the origin's (many APIs send no cache headers). " +
+          'Omit to honour the origin.'
+      ),
+    staleWhileRevalidate: seconds
+      .default(0)
+      .describe(
+        'RFC 5861 `stale-while-revalidate` default, used when the origin does not send its own ' +
+          'directive (or always, with `ttl`).'
+      ),
+    staleIfError: seconds
+      .default(0)
+      .describe(
+        'RFC 5861 `stale-if-error` default, used when the origin does not send its own directive ' +
+          '(or always, with `ttl`).'
+      ),
+    key: keyRulesSchema,
+    forwardHeaders: z
+      .array(headerName)
+      .optional()
+      .describe(
+        'Request headers forwarded to the origin on cacheable requests, besides the key headers.'
+      ),
+    tags: z
+      .array(z.string().min(1).max(256))
+      .default([])
+      .describe('Tags every entry of this route carries (for purge by tag).'),
+  })
+  .describe('One route: the paths it matches and how their answers are cached.')
 
-/** One rate-limit rule: which requests it counts, per which identity, how many per window. */
-export const rateLimitRuleSchema = z.strictObject({
-  /** Names the rule in RateLimit headers and in its Durable Object's name. */
-  name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a short lower-case token'),
-  /** Path glob, as for routes. */
-  pattern: z.string().startsWith('/', 'must start with "/"').default('/**'),
-  /** Methods counted (upper-case); all when omitted. */
-  methods: z.array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case method')).optional(),
-  /** What identifies a client: its IP (CF-Connecting-IP), request headers (e.g. an API key), or both. */
-  identity: z
-    .strictObject({
-      ip: z.boolean().default(false),
-      /**
-       * IPv6 clients count per prefix of this many bits: one host usually holds a whole /64, so the
-       * full address would give it 2^64 identities. IPv4 (and IPv4-mapped IPv6) stays exact.
-       */
-      ipv6Prefix: z.number().int().min(1).max(128).default(64),
-      headers: z.array(headerName).default([]),
-      /**
-       * With headers, whose values the client chooses, the identity is hashed into this many buckets
-       * per rule (one Durable Object each), so no client can create objects without bound. The
-       * trade-off: identities that collide share one limit, which is more restrictive, never less.
-       * More buckets, fewer collisions. Rules on `ip` alone keep one object per (masked) address.
-       */
-      buckets: z
-        .number()
-        .int()
-        .min(1)
-        .max(2 ** 20)
-        .default(65_536),
-    })
-    .refine((identity) => identity.ip || identity.headers.length > 0, 'needs ip or headers'),
-  limit: z.number().int().positive().max(10_000),
-  windowSeconds: z.number().int().positive().max(86_400),
-  /** When the limiter cannot answer within `timeoutMs`: admit (open) or refuse with 503 (closed). */
-  failMode: z.enum(['open', 'closed']).default('open'),
-  timeoutMs: z.number().int().positive().max(10_000).default(500),
-})
+export const rateLimitRuleSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a short lower-case token')
+      .describe("Names the rule in RateLimit headers and in its Durable Object's name."),
+    pattern: z
+      .string()
+      .startsWith('/', 'must start with "/"')
+      .default('/**')
+      .describe('Path glob, as for routes.'),
+    methods: z
+      .array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case method'))
+      .optional()
+      .describe('Methods counted (upper-case); all when omitted.'),
+    identity: z
+      .strictObject({
+        ip: z.boolean().default(false).describe('Count per client IP (CF-Connecting-IP).'),
+        ipv6Prefix: z
+          .number()
+          .int()
+          .min(1)
+          .max(128)
+          .default(64)
+          .describe(
+            'IPv6 clients count per prefix of this many bits: one host usually holds a whole /64, ' +
+              'so the full address would give it 2^64 identities. IPv4 (and IPv4-mapped IPv6) ' +
+              'stays exact.'
+          ),
+        headers: z
+          .array(headerName)
+          .default([])
+          .describe('Count per value of these request headers (e.g. an API key).'),
+        buckets: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 20)
+          .default(65_536)
+          .describe(
+            'With headers, whose values the client chooses, the identity is hashed into this many ' +
+              'buckets per rule (one Durable Object each), so no client can create objects without ' +
+              'bound. The trade-off: identities that collide share one limit, which is more ' +
+              'restrictive, never less. More buckets, fewer collisions. Rules on `ip` alone keep ' +
+              'one object per (masked) address.'
+          ),
+      })
+      .refine((identity) => identity.ip || identity.headers.length > 0, 'needs ip or headers')
+      .describe(
+        'What identifies a client: its IP (CF-Connecting-IP), request headers (e.g. an API key), ' +
+          'or both. It needs `ip = true` or at least one header.'
+      ),
+    limit: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000)
+      .describe('Requests allowed per identity in the window.'),
+    windowSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(86_400)
+      .describe('Length of the sliding window, in seconds.'),
+    failMode: z
+      .enum(['open', 'closed'])
+      .default('open')
+      .describe(
+        'When the limiter cannot answer within `timeoutMs`: admit (open) or refuse with 503 (closed).'
+      ),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000)
+      .default(500)
+      .describe("Deadline for the limiter's answer (see `failMode`)."),
+  })
+  .describe(
+    'One rate-limit rule: which requests it counts, per which identity, how many per window.'
+  )
 
 const regionName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be a region name like "eu-west"')
 
-/** L2: the regional Upstash Redis tier. Connections come from the L2_REGIONS secret; this is policy. */
 export const l2Schema = z
   .strictObject({
-    /** Deadline for one call to one region; a slower region counts as failed and the read moves on. */
-    timeoutMs: z.number().int().positive().max(10_000).default(150),
-    /** Deadline for a whole read, failovers included. */
-    readDeadlineMs: z.number().int().positive().max(10_000).default(400),
-    /** Deadline for a fill or a delete in one region. */
-    writeTimeoutMs: z.number().int().positive().max(30_000).default(1000),
-    /** Hard TTLs get up to this share added at random, so keys filled together do not expire together. */
-    ttlJitter: z.number().min(0).max(1).default(0.1),
-    /** Prefix of every key this cache writes (entries and tag sets). */
-    keyPrefix: z.string().max(64).default('ec:'),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000)
+      .default(150)
+      .describe(
+        'Deadline for one call to one region; a slower region counts as failed and the read moves on.'
+      ),
+    readDeadlineMs: z
+      .number()
+      .int()
+      .positive()
+      .max(10_000)
+      .default(400)
+      .describe('Deadline for a whole read, failovers included.'),
+    writeTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(30_000)
+      .default(1000)
+      .describe('Deadline for a fill or a delete in one region.'),
+    ttlJitter: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe(
+        'Hard TTLs get up to this share added at random, so keys filled together do not expire ' +
+          'together.'
+      ),
+    keyPrefix: z
+      .string()
+      .max(64)
+      .default('ec:')
+      .describe('Prefix of every key this cache writes (entries and tag sets).'),
     breaker: z
       .strictObject({
-        /** Consecutive failures (errors or timeouts) that open a region's breaker. */
-        failureThreshold: z.number().int().positive().max(1000).default(3),
-        /** How long an open breaker skips its region before one probe may try it again. */
-        cooldownMs: z.number().int().positive().max(600_000).default(5000),
+        failureThreshold: z
+          .number()
+          .int()
+          .positive()
+          .max(1000)
+          .default(3)
+          .describe("Consecutive failures (errors or timeouts) that open a region's breaker."),
+        cooldownMs: z
+          .number()
+          .int()
+          .positive()
+          .max(600_000)
+          .default(5000)
+          .describe('How long an open breaker skips its region before one probe may try it again.'),
       })
-      .prefault({}),
-    /** Weight of the newest sample in a region's round-trip estimate (EWMA). */
-    rttAlpha: z.number().gt(0).max(1).default(0.2),
-    /** The home region keeps first place unless another is faster by more than this. */
-    homeBiasMs: z.number().min(0).max(1000).default(5),
-    /** How often an isolate pings every region to keep the estimates current (off the request path). */
-    probeIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
-    /** Where a client is: Cloudflare colo (IATA code) or continent → home region. */
+      .prefault({})
+      .describe('Per-region circuit breaker.'),
+    rttAlpha: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.2)
+      .describe("Weight of the newest sample in a region's round-trip estimate (EWMA)."),
+    homeBiasMs: z
+      .number()
+      .min(0)
+      .max(1000)
+      .default(5)
+      .describe('The home region keeps first place unless another is faster by more than this.'),
+    probeIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(3_600_000)
+      .default(10_000)
+      .describe(
+        'How often an isolate pings every region to keep the estimates current (off the request ' +
+          'path).'
+      ),
     locations: z
       .strictObject({
         colos: z
           .record(z.string().regex(/^[A-Z]{3}$/, 'must be an IATA code'), regionName)
-          .default({}),
+          .default({})
+          .describe('Cloudflare colo (IATA code) → home region.'),
         continents: z
           .partialRecord(z.enum(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA']), regionName)
-          .default({}),
+          .default({})
+          .describe('Continent → home region, for colos not listed in `colos`.'),
       })
-      .prefault({}),
-    /** Home region when the location is unknown or unmapped (default: the first region). */
-    defaultRegion: regionName.optional(),
+      .prefault({})
+      .describe('Where a client is: Cloudflare colo (IATA code) or continent → home region.'),
+    defaultRegion: regionName
+      .optional()
+      .describe(
+        'Home region when the location is unknown or unmapped (default: the first region).'
+      ),
   })
   .prefault({})
+  .describe(
+    'L2: the regional Upstash Redis tier. Connections come from the L2_REGIONS secret; this is policy.'
+  )
 
-/** Durable Object location hints (https://developers.cloudflare.com/durable-objects/reference/data-location/). */
-const locationHint = z.enum(['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me'])
+const locationHint = z
+  .enum(['wnam', 'enam', 'sam', 'weur', 'eeur', 'apac', 'oc', 'afr', 'me'])
+  .describe(
+    'Durable Object location hint ' +
+      '(https://developers.cloudflare.com/durable-objects/reference/data-location/).'
+  )
 
-/** Stampede protection: misses and refreshes of a key go through one Coalescer Durable Object per shard. */
 export const coalescerSchema = z
   .strictObject({
-    enabled: z.boolean().default(true),
-    /** Keys map to shards by jump consistent hash: growing N → N+1 moves about 1/(N+1) of them. */
-    shards: z.number().int().min(1).max(65_536).default(64),
-    /**
-     * `region`: one object per (shard, client home region), near the clients and their L2 region, so
-     * one origin fetch per key per region. `global`: one per shard worldwide (one fetch per key, but
-     * far clients pay a cross-region round trip on every miss). Without L2 there is one domain.
-     */
-    domain: z.enum(['global', 'region']).default('region'),
-    /** How long a follower waits for the leader's fetch (default: origin.timeoutMs + 1000). */
-    waitTimeoutMs: z.number().int().positive().max(130_000).optional(),
-    /** Region → Durable Object location hint, for `domain = "region"`. */
-    locationHints: z.record(regionName, locationHint).default({}),
+    enabled: z.boolean().default(true).describe('Stampede protection on or off.'),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(65_536)
+      .default(64)
+      .describe(
+        'Keys map to shards by jump consistent hash: growing N → N+1 moves about 1/(N+1) of them.'
+      ),
+    domain: z
+      .enum(['global', 'region'])
+      .default('region')
+      .describe(
+        '`region`: one object per (shard, client home region), near the clients and their L2 ' +
+          'region, so one origin fetch per key per region. `global`: one per shard worldwide (one ' +
+          'fetch per key, but far clients pay a cross-region round trip on every miss). Without ' +
+          'L2 there is one domain.'
+      ),
+    waitTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(130_000)
+      .optional()
+      .describe(
+        "How long a follower waits for the leader's fetch (default: origin.timeoutMs + 1000)."
+      ),
+    locationHints: z
+      .record(regionName, locationHint)
+      .default({})
+      .describe('Region → Durable Object location hint, for `domain = "region"`.'),
   })
   .prefault({})
+  .describe(
+    'Stampede protection: misses and refreshes of a key go through one Coalescer Durable Object ' +
+      'per shard.'
+  )
 
-/** The admin API (`/_cache/*`). */
 export const adminSchema = z
   .strictObject({
-    /**
-     * When set, `/_cache/*` answers only on this hostname; on any other it is a 404 that never
-     * reaches the origin (so a public hostname need not expose the admin API at all).
-     */
     hostname: z
       .string()
       .max(253)
       .regex(
-        /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+        /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/,
         'must be a hostname like "admin.example.com" (RFC 1123 §2.1)'
       )
       .transform((hostname) => hostname.toLowerCase())
-      .optional(),
-    /**
-     * Token guessing: failed token checks (admin or metrics token) allowed per client IP (IPv6 per
-     * /64) in a sliding window. Past it, `/_cache/*` answers 429 without checking the token, the right
-     * one included, until the oldest failure leaves the window. A limiter that cannot answer within
-     * `timeoutMs` does not lock admins out: the check is skipped (and logged).
-     */
+      .optional()
+      .describe(
+        'When set, `/_cache/*` answers only on this hostname; on any other it is a 404 that never ' +
+          'reaches the origin (so a public hostname need not expose the admin API at all).'
+      ),
     authFailures: z
       .strictObject({
-        limit: z.number().int().positive().max(10_000).default(10),
-        windowSeconds: z.number().int().positive().max(86_400).default(60),
-        timeoutMs: z.number().int().positive().max(10_000).default(500),
+        limit: z
+          .number()
+          .int()
+          .positive()
+          .max(10_000)
+          .default(10)
+          .describe('Failed token checks allowed per client IP in the window.'),
+        windowSeconds: z
+          .number()
+          .int()
+          .positive()
+          .max(86_400)
+          .default(60)
+          .describe('Length of the sliding window, in seconds.'),
+        timeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .max(10_000)
+          .default(500)
+          .describe("Deadline for the limiter's answer; past it the check is skipped."),
       })
-      .prefault({}),
+      .prefault({})
+      .describe(
+        'Token guessing: failed token checks (admin or metrics token) allowed per client IP (IPv6 ' +
+          'per /64) in a sliding window. Past it, `/_cache/*` answers 429 without checking the ' +
+          'token, the right one included, until the oldest failure leaves the window. A limiter ' +
+          'that cannot answer within `timeoutMs` does not lock admins out: the check is skipped ' +
+          '(and logged).'
+      ),
   })
   .prefault({})
+  .describe('The admin API (`/_cache/*`).')
 
-/** One region of L2_REGIONS: where its Upstash REST endpoint is and its token. */
-export const l2RegionSchema = z.strictObject({
-  name: regionName,
-  url: z
-    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
-    .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment'),
-  token: z.string().min(1),
-})
+export const l2RegionSchema = z
+  .strictObject({
+    name: regionName.describe('Region name, as used in `CACHE_CONFIG.l2` (e.g. `eu-west`).'),
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+      .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')
+      .describe("The region's Upstash REST endpoint (no query or fragment)."),
+    token: z.string().min(1).describe("The region's Upstash REST token."),
+  })
+  .describe('One region of L2_REGIONS: where its Upstash REST endpoint is and its token.')
 
 export const l2RegionsSchema = z
   .array(l2RegionSchema)
@@ -196,168 +385,363 @@ export const l2RegionsSchema = z
     (regions) => new Set(regions.map((region) => region.name)).size === regions.length,
     'region names must be unique'
   )
+  .describe('The L2 regions, each named once.')
 
-export const cacheConfigSchema = z.strictObject({
-  /** Name of the Cache API cache used as L1. */
-  cacheName: z.string().min(1).default('edge-cache'),
-  /** The cache's name in RFC 9211 `Cache-Status`. */
-  statusName: z
-    .string()
-    .regex(/^[A-Za-z*][A-Za-z0-9_.:/*-]*$/, 'must be an RFC 8941 token')
-    .default('edge-cache'),
-  origin: z
-    .strictObject({
-      /** Deadline for one origin fetch, in milliseconds. */
-      timeoutMs: z.number().int().positive().max(120_000).default(10_000),
-      /** Default request headers forwarded on cacheable requests (routes may replace the list). */
-      forwardHeaders: z.array(headerName).default(['accept', 'accept-language']),
-      /**
-       * Per isolate (Worker and Coalescer): only an outage opens it. Transport failures, timeouts and
-       * `failureStatuses` count as failures; any other answer (a 500 included) is that URL's answer.
-       * It opens when at least `failureRatio` of at least `minRequests` requests in `windowMs` failed,
-       * across at least `minKeys` distinct keys. While open, stale-if-error copies are served and the
-       * rest get a quick 503; after `cooldownMs` one probe may go through (success closes it).
-       */
-      breaker: z
-        .strictObject({
-          enabled: z.boolean().default(true),
-          failureRatio: z.number().gt(0).max(1).default(0.5),
-          minRequests: z.number().int().positive().max(100_000).default(20),
-          minKeys: z.number().int().positive().max(1000).default(5),
-          windowMs: z.number().int().min(100).max(600_000).default(10_000),
-          failureStatuses: z.array(z.number().int().min(500).max(599)).default([502, 503, 504]),
-          cooldownMs: z.number().int().positive().max(600_000).default(5000),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  limits: z
-    .strictObject({
-      /** Responses larger than this are streamed through, never stored. */
-      maxBodyBytes: z
-        .number()
-        .int()
-        .positive()
-        .max(100 * 1024 * 1024)
-        .default(5 * 1024 * 1024),
-      /** Keys longer than this are not cached (the request is still served). */
-      maxKeyLength: z.number().int().min(64).max(16_384).default(2048),
-      /**
-       * Most variants one URL keeps (origin `Vary`, route key headers): storing one more deletes the
-       * least recently stored, so a client cannot grow the cache without bound by varying a header.
-       */
-      maxVariantsPerKey: z.number().int().min(1).max(1024).default(32),
-      /** Most tags one entry carries (Surrogate-Key, Cache-Tag and the route's); further ones are dropped. */
-      maxTagsPerEntry: z.number().int().min(0).max(1024).default(64),
-      /** Largest admin request body accepted. */
-      maxAdminBodyBytes: z
-        .number()
-        .int()
-        .positive()
-        .default(64 * 1024),
-    })
-    .prefault({}),
-  /**
-   * The in-isolate hot tier in front of L1. A copy lives there at most `maxAgeMs`, which bounds how
-   * long a purge made in another isolate can go unnoticed; 0 entries turns it off.
-   */
-  memory: z
-    .strictObject({
-      maxEntries: z.number().int().min(0).max(100_000).default(1000),
-      maxBytes: z
-        .number()
-        .int()
-        .min(0)
-        .max(256 * 1024 * 1024)
-        .default(16 * 1024 * 1024),
-      maxAgeMs: z.number().int().min(0).max(60_000).default(1000),
-    })
-    .prefault({}),
-  /** Heuristic freshness (RFC 9111 §4.2.2) for responses with Last-Modified but no explicit lifetime. */
-  heuristic: z
-    .strictObject({
-      fraction: z.number().min(0).max(1).default(0.1),
-      maxSeconds: seconds.default(86_400),
-    })
-    .prefault({}),
-  /** Stale copies with a validator are kept this long past their last usable instant, to revalidate with a 304. */
-  retainStaleSeconds: seconds.max(7 * 86_400).default(3600),
-  /** Rate limits, checked before the cache; every matching rule applies. */
-  rateLimits: z.array(rateLimitRuleSchema).default([]),
-  admin: adminSchema,
-  /** Request metrics, batched from each isolate into the Stats Durable Object. */
-  metrics: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      /** An isolate flushes its deltas when its last flush is this old (ms)... */
-      flushIntervalMs: z.number().int().min(0).max(60_000).default(1000),
-      /** ...or once this many requests are unflushed. */
-      flushRequests: z.number().int().positive().max(100_000).default(1000),
-      /** Deadline for one call to the Stats Durable Object (a flush, a read). */
-      timeoutMs: z.number().int().positive().max(10_000).default(500),
-    })
-    .prefault({}),
-  /** One JSON line per request (`event: "request"`); errors are always logged. */
-  logs: z
-    .strictObject({
-      /** Share of the other requests logged: 0 none, 1 all. */
-      sampleRate: z.number().min(0).max(1).default(0.01),
-    })
-    .prefault({}),
-  l2: l2Schema,
-  coalescer: coalescerSchema,
-  /** Error answers without explicit freshness (404, 410...) cached briefly, so a flood of them reaches the origin once. */
-  negativeCache: z
-    .strictObject({
-      statuses: z.array(z.number().int().min(400).max(599)).default([404, 410]),
-      /** Freshness given to them; 0 turns negative caching off. */
-      ttlSeconds: seconds.max(3600).default(10),
-    })
-    .prefault({}),
-  /** XFetch (Vattani et al.): a hit refreshes early with probability rising toward expiry. */
-  xfetch: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      /** > 1 favours earlier refreshes, < 1 later ones. */
-      beta: z.number().positive().max(100).default(1),
-    })
-    .prefault({}),
-  /** Purges everywhere: the replayable log in every region and each isolate's view of it. */
-  purge: z
-    .strictObject({
-      /**
-       * The propagation bound: a memory/L1 copy is only served while this isolate's purge view is
-       * younger than this; an older view makes those tiers unknown and the read goes to L2.
-       */
-      boundMs: z.number().int().min(50).max(60_000).default(1000),
-      /** How often each isolate (each simulated colo) reads the regions' purge logs, off the hot path. */
-      pollIntervalMs: z.number().int().min(10).max(60_000).default(100),
-      /** How long purges are kept in the logs and the views; older copies are re-read from L2. */
-      horizonSeconds: seconds
-        .min(60)
-        .max(7 * 86_400)
-        .default(86_400),
-      /** Most records a region's log keeps (a capped stream) and a view holds. */
-      maxLogEntries: z.number().int().min(100).max(1_000_000).default(10_000),
-      /** Most L2 keys one prefix purge visits per region (SCAN, bounded). */
-      maxScanKeys: z.number().int().min(100).max(1_000_000).default(100_000),
-    })
-    .prefault({}),
-  routes: z.array(routeSchema).min(1, 'at least one route is required'),
-})
+export const cacheConfigSchema = z
+  .strictObject({
+    cacheName: z
+      .string()
+      .min(1)
+      .default('edge-cache')
+      .describe('Name of the Cache API cache used as L1.'),
+    statusName: z
+      .string()
+      .regex(/^[A-Za-z*][A-Za-z0-9_.:/*-]*$/, 'must be an RFC 8941 token')
+      .default('edge-cache')
+      .describe("The cache's name in RFC 9211 `Cache-Status`."),
+    origin: z
+      .strictObject({
+        timeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .max(120_000)
+          .default(10_000)
+          .describe('Deadline for one origin fetch, in milliseconds.'),
+        forwardHeaders: z
+          .array(headerName)
+          .default(['accept', 'accept-language'])
+          .describe(
+            'Default request headers forwarded on cacheable requests (routes may replace the list).'
+          ),
+        breaker: z
+          .strictObject({
+            enabled: z.boolean().default(true).describe('The origin breaker on or off.'),
+            failureRatio: z
+              .number()
+              .gt(0)
+              .max(1)
+              .default(0.5)
+              .describe('Share of failed requests in the window that opens the breaker.'),
+            minRequests: z
+              .number()
+              .int()
+              .positive()
+              .max(100_000)
+              .default(20)
+              .describe('Fewest requests in the window before the breaker may open.'),
+            minKeys: z
+              .number()
+              .int()
+              .positive()
+              .max(1000)
+              .default(5)
+              .describe('Fewest distinct keys the failures must span before the breaker may open.'),
+            windowMs: z
+              .number()
+              .int()
+              .min(100)
+              .max(600_000)
+              .default(10_000)
+              .describe('The window requests and failures are counted in, in milliseconds.'),
+            failureStatuses: z
+              .array(z.number().int().min(500).max(599))
+              .default([502, 503, 504])
+              .describe("Origin statuses that count as failures (any other is that URL's answer)."),
+            cooldownMs: z
+              .number()
+              .int()
+              .positive()
+              .max(600_000)
+              .default(5000)
+              .describe('How long the breaker stays open before one probe may go through.'),
+          })
+          .prefault({})
+          .describe(
+            'Per isolate (Worker and Coalescer): only an outage opens it. Transport failures, ' +
+              'timeouts and `failureStatuses` count as failures; any other answer (a 500 ' +
+              "included) is that URL's answer. It opens when at least `failureRatio` of at least " +
+              '`minRequests` requests in `windowMs` failed, across at least `minKeys` distinct ' +
+              'keys. While open, stale-if-error copies are served and the rest get a quick 503; ' +
+              'after `cooldownMs` one probe may go through (success closes it).'
+          ),
+      })
+      .prefault({})
+      .describe('The origin (the ORIGIN_URL binding): deadline, forwarded headers, breaker.'),
+    limits: z
+      .strictObject({
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(100 * 1024 * 1024)
+          .default(5 * 1024 * 1024)
+          .describe('Responses larger than this are streamed through, never stored.'),
+        maxKeyLength: z
+          .number()
+          .int()
+          .min(64)
+          .max(16_384)
+          .default(2048)
+          .describe('Keys longer than this are not cached (the request is still served).'),
+        maxVariantsPerKey: z
+          .number()
+          .int()
+          .min(1)
+          .max(1024)
+          .default(32)
+          .describe(
+            'Most variants one URL keeps (origin `Vary`, route key headers): storing one more ' +
+              'deletes the least recently stored, so a client cannot grow the cache without bound ' +
+              'by varying a header.'
+          ),
+        maxTagsPerEntry: z
+          .number()
+          .int()
+          .min(0)
+          .max(1024)
+          .default(64)
+          .describe(
+            "Most tags one entry carries (Surrogate-Key, Cache-Tag and the route's); further " +
+              'ones are dropped.'
+          ),
+        maxAdminBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024)
+          .describe('Largest admin request body accepted.'),
+      })
+      .prefault({})
+      .describe('Size limits.'),
+    memory: z
+      .strictObject({
+        maxEntries: z
+          .number()
+          .int()
+          .min(0)
+          .max(100_000)
+          .default(1000)
+          .describe('Most entries per isolate (the least recently used go first).'),
+        maxBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(256 * 1024 * 1024)
+          .default(16 * 1024 * 1024)
+          .describe('Most bytes per isolate; a larger entry is not kept there.'),
+        maxAgeMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(1000)
+          .describe('Longest a copy lives in the tier, in milliseconds.'),
+      })
+      .prefault({})
+      .describe(
+        'The in-isolate hot tier in front of L1. A copy lives there at most `maxAgeMs`, which ' +
+          'bounds how long a purge made in another isolate can go unnoticed; 0 entries turns it ' +
+          'off.'
+      ),
+    heuristic: z
+      .strictObject({
+        fraction: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.1)
+          .describe('Share of the time since Last-Modified taken as the freshness lifetime.'),
+        maxSeconds: seconds
+          .default(86_400)
+          .describe('Longest heuristic freshness lifetime, in seconds.'),
+      })
+      .prefault({})
+      .describe(
+        'Heuristic freshness (RFC 9111 §4.2.2) for responses with Last-Modified but no explicit ' +
+          'lifetime.'
+      ),
+    retainStaleSeconds: seconds
+      .max(7 * 86_400)
+      .default(3600)
+      .describe(
+        'Stale copies with a validator are kept this long past their last usable instant, to ' +
+          'revalidate with a 304.'
+      ),
+    rateLimits: z
+      .array(rateLimitRuleSchema)
+      .default([])
+      .describe('Rate limits, checked before the cache; every matching rule applies.'),
+    admin: adminSchema,
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Request metrics on or off.'),
+        flushIntervalMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(60_000)
+          .default(1000)
+          .describe('An isolate flushes its deltas when its last flush is this old (ms)...'),
+        flushRequests: z
+          .number()
+          .int()
+          .positive()
+          .max(100_000)
+          .default(1000)
+          .describe('...or once this many requests are unflushed.'),
+        timeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .max(10_000)
+          .default(500)
+          .describe('Deadline for one call to the Stats Durable Object (a flush, a read).'),
+      })
+      .prefault({})
+      .describe('Request metrics, batched from each isolate into the Stats Durable Object.'),
+    logs: z
+      .strictObject({
+        sampleRate: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.01)
+          .describe('Share of the other requests logged: 0 none, 1 all.'),
+      })
+      .prefault({})
+      .describe('One JSON line per request (`event: "request"`); errors are always logged.'),
+    l2: l2Schema,
+    coalescer: coalescerSchema,
+    negativeCache: z
+      .strictObject({
+        statuses: z
+          .array(z.number().int().min(400).max(599))
+          .default([404, 410])
+          .describe('The error statuses cached this way.'),
+        ttlSeconds: seconds
+          .max(3600)
+          .default(10)
+          .describe('Freshness given to them; 0 turns negative caching off.'),
+      })
+      .prefault({})
+      .describe(
+        'Error answers without explicit freshness (404, 410...) cached briefly, so a flood of ' +
+          'them reaches the origin once.'
+      ),
+    xfetch: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Early refreshes on or off.'),
+        beta: z
+          .number()
+          .positive()
+          .max(100)
+          .default(1)
+          .describe('> 1 favours earlier refreshes, < 1 later ones.'),
+      })
+      .prefault({})
+      .describe(
+        'XFetch (Vattani et al.): a hit refreshes early with probability rising toward expiry.'
+      ),
+    purge: z
+      .strictObject({
+        boundMs: z
+          .number()
+          .int()
+          .min(50)
+          .max(60_000)
+          .default(1000)
+          .describe(
+            "The propagation bound: a memory/L1 copy is only served while this isolate's purge " +
+              'view is younger than this; an older view makes those tiers unknown and the read ' +
+              'goes to L2.'
+          ),
+        pollIntervalMs: z
+          .number()
+          .int()
+          .min(10)
+          .max(60_000)
+          .default(100)
+          .describe(
+            "How often each isolate (each simulated colo) reads the regions' purge logs, off the " +
+              'hot path.'
+          ),
+        horizonSeconds: seconds
+          .min(60)
+          .max(7 * 86_400)
+          .default(86_400)
+          .describe(
+            'How long purges are kept in the logs and the views; older copies are re-read from L2.'
+          ),
+        maxLogEntries: z
+          .number()
+          .int()
+          .min(100)
+          .max(1_000_000)
+          .default(10_000)
+          .describe("Most records a region's log keeps (a capped stream) and a view holds."),
+        maxScanKeys: z
+          .number()
+          .int()
+          .min(100)
+          .max(1_000_000)
+          .default(100_000)
+          .describe('Most L2 keys one prefix purge visits per region (SCAN, bounded).'),
+      })
+      .prefault({})
+      .describe(
+        "Purges everywhere: the replayable log in every region and each isolate's view of it."
+      ),
+    routes: z
+      .array(routeSchema)
+      .min(1, 'at least one route is required')
+      .describe(
+        'Routes, matched in order: the first match wins; a path that matches no route passes ' +
+          'through uncached.'
+      ),
+  })
+  .describe('The cache policy (the CACHE_CONFIG binding). Every field but `routes` has a default.')
 
-/** Bindings as they come from wrangler.toml vars and secrets. */
-export const envSchema = z.object({
-  ORIGIN_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
-    .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment'),
-  CACHE_CONFIG: z.union([z.string(), z.record(z.string(), z.unknown())]),
-  ADMIN_TOKEN: z.string().optional(),
-  /** Secret: JSON array of {name, url, token}, one per L2 region. Without it there is no L2. */
-  L2_REGIONS: z.union([z.string(), z.array(z.unknown())]).optional(),
-  /** Local simulation only: honour the simulated client region header. Refused unless L2 is on loopback. */
-  SIMULATION: z.enum(['', '0', '1', 'true', 'false']).optional(),
-})
+export const envSchema = z
+  .object({
+    ORIGIN_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+      .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')
+      .describe(
+        'Where cache misses go: an absolute http(s) URL without query or fragment. Never taken ' +
+          'from the request (no open proxy).'
+      ),
+    CACHE_CONFIG: z
+      .union([z.string(), z.record(z.string(), z.unknown())])
+      .describe(
+        'The cache policy: a `[vars.CACHE_CONFIG]` table in wrangler.toml, or the same as JSON text.'
+      ),
+    ADMIN_TOKEN: z
+      .string()
+      .optional()
+      .describe('Secret: bearer token of the `/_cache` admin API (disabled, 503, without it).'),
+    METRICS_TOKEN: z
+      .string()
+      .optional()
+      .describe(
+        'Secret (optional): a read-only token for `/_cache/metrics` and `/_cache/stats`, so a ' +
+          'scraper need not hold the token that purges. ADMIN_TOKEN is accepted there too.'
+      ),
+    L2_REGIONS: z
+      .union([z.string(), z.array(z.unknown())])
+      .optional()
+      .describe(
+        'Secret: JSON array of {name, url, token}, one per L2 region. Without it there is no L2.'
+      ),
+    SIMULATION: z
+      .enum(['', '0', '1', 'true', 'false'])
+      .optional()
+      .describe(
+        'Local simulation only: honour the simulated client region header. Refused unless L2 is ' +
+          'on loopback.'
+      ),
+  })
+  .describe('Bindings as they come from wrangler.toml vars and secrets.')
 
 export type CacheConfigInput = z.input<typeof cacheConfigSchema>
 export type CacheConfigParsed = z.output<typeof cacheConfigSchema>
