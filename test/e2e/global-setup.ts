@@ -1,5 +1,8 @@
 import type { TestProject } from 'vitest/node'
+import path from 'node:path'
+import { unstable_readConfig } from 'wrangler'
 import { startStack } from '../../tools/lib/stack'
+import { REPO_ROOT } from '../../tools/lib/wrangler-dev'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,12 +15,28 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * wrangler.toml's policy with L2 deadlines sized for a loaded 2-core machine. Its 150/400 ms are
+ * for real networks; here the regions are a few ms away but can be starved of CPU, and a starved
+ * read that times out fails over to another region or makes the Coalescer fetch again, and a starved
+ * purge write misses its region, which the tests (one origin fetch per region, each region its own
+ * fill, a purge recorded) would read as wrong behaviour.
+ * No test relies on an L2 timeout: a stopped region refuses connections at once.
+ */
+function e2eCacheConfig(): Record<string, unknown> {
+  const { vars } = unstable_readConfig({ config: path.join(REPO_ROOT, 'wrangler.toml') })
+  const config = structuredClone(vars.CACHE_CONFIG) as { l2?: Record<string, unknown> }
+  config.l2 = { ...config.l2, timeoutMs: 1500, readDeadlineMs: 3000, writeTimeoutMs: 5000 }
+  return config
+}
+
 export default async function setup(project: TestProject) {
   // Regions at a tenth of the real distances: the geography shows, the suite stays fast.
   const stack = await startStack({
     originLatencyMs: 20,
     quiet: true,
     regions: { latencyScale: 0.1 },
+    vars: { CACHE_CONFIG: JSON.stringify(e2eCacheConfig()) },
   })
   project.provide('workerUrl', stack.workerUrl)
   project.provide('originUrl', stack.originUrl)
