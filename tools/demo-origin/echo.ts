@@ -4,7 +4,8 @@ import type { DemoOriginState } from './state'
 
 /**
  * A test harness: reflects the request, sets response headers and status from the query (`h-<name>`
- * on every answer, `h2-<name>` from the path's second fetch on, `h304-<name>` on a 304 only).
+ * on every answer, `h2-<name>` from the path's second fetch on, `h304-<name>` on a 304 only;
+ * `body-b64` replaces the echo with exactly those bytes).
  */
 export async function echo(request: Request, n: number, state: DemoOriginState): Promise<Response> {
   const url = new URL(request.url)
@@ -55,6 +56,12 @@ export async function echo(request: Request, n: number, state: DemoOriginState):
     }
   }
   const bodyLength = request.body ? (await request.arrayBuffer()).byteLength : 0
+  // body-b64=<base64>: exactly these bytes (a gzip stream, an unknown coding) instead of the echo.
+  const raw = url.searchParams.get('body-b64')
+  if (raw !== null) {
+    const bytes = Uint8Array.from(atob(raw), (ch) => ch.charCodeAt(0))
+    return new Response(isNullBodyStatus(status) ? null : bytes, { status, headers })
+  }
   const body = JSON.stringify({
     method,
     path: url.pathname,

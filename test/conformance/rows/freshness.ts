@@ -1,0 +1,3 @@
+import type { ConformanceRow } from '../row'
+
+export const freshnessRows: ConformanceRow[] = []
