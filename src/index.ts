@@ -56,6 +56,16 @@ app.all('*', async function edgeCache(c) {
   const url = c.var.url
   const { path, ambiguous } = c.var.path
   const route = matchRoute(context.config.routes, path)
+  // PURGE is this cache's word, not the origin's: forwarded, an origin's 2xx would invalidate the
+  // URL (RFC 9111 §4.4) and any client could purge. Purges go through the authenticated API only.
+  if (request.method === 'PURGE') {
+    return errorResponse(
+      405,
+      'method_not_allowed',
+      'PURGE is not forwarded; purge through the authenticated POST /_cache/purge.',
+      { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' }
+    )
+  }
   if (!CACHEABLE_METHODS.has(request.method)) return passThrough(request, url, context, 'method')
   if (route === undefined) return passThrough(request, url, context, 'bypass', 'no-route')
   if (route.bypass) return passThrough(request, url, context, 'bypass', 'route')

@@ -7,12 +7,18 @@ import type { RequestContext } from '../runtime/request-context'
 import { forwardResponse } from './respond'
 import { originFailure } from './origin-failure'
 
-const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+/**
+ * Methods known to be safe (RFC 9110 §9.2.1, and WebDAV's read-only ones). Every other method,
+ * extension methods included, is unsafe for invalidation: RFC 9111 §4.4 says "including methods
+ * whose safety is unknown".
+ */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'REPORT', 'SEARCH', 'QUERY'])
 const WITHOUT_BODY = new Set(['GET', 'HEAD'])
 
 /**
  * Sends a request to the origin without caching it: bypassed routes, uncacheable methods, requests we
- * must not share. Unsafe methods that succeed invalidate what they touched (RFC 9111 §4.4).
+ * must not share. Unsafe methods (any method not known to be safe) that succeed invalidate what
+ * they touched (RFC 9111 §4.4).
  */
 export async function passThrough(
   request: Request,
@@ -40,7 +46,8 @@ export async function passThrough(
   }
   const { response } = result
   // Awaited, not deferred: the client that wrote must read its own write on the next request.
-  if (UNSAFE.has(request.method) && response.status < 400) {
+  // A non-error answer (2xx/3xx) to an unsafe method invalidates what it touched (RFC 9111 §4.4).
+  if (!SAFE.has(request.method) && response.status >= 200 && response.status < 400) {
     try {
       await invalidateTouched(url, response.headers, context)
     } catch (error) {
@@ -48,7 +55,14 @@ export async function passThrough(
       log.error('invalidation_failed', { url: url.pathname, error })
     }
   }
-  return forwardResponse(response, config.statusName, { fwd, detail }, request.method)
+  return forwardResponse(
+    response,
+    config.statusName,
+    { fwd, detail },
+    request.method,
+    undefined,
+    config.targetedCacheControl
+  )
 }
 
 /** The request URL plus same-host Location / Content-Location (RFC 9111 §4.4). */

@@ -5,7 +5,7 @@ import type { DemoOriginState } from './state'
 /**
  * A test harness: reflects the request, sets response headers and status from the query (`h-<name>`
  * on every answer, `h2-<name>` from the path's second fetch on, `h304-<name>` on a 304 only;
- * `body-b64` replaces the echo with exactly those bytes).
+ * `status2` from the second fetch on; `body-b64` replaces the echo with exactly those bytes).
  */
 export async function echo(request: Request, n: number, state: DemoOriginState): Promise<Response> {
   const url = new URL(request.url)
@@ -35,7 +35,10 @@ export async function echo(request: Request, n: number, state: DemoOriginState):
     return badRequest(`invalid h-* header: ${(error as Error).message}`)
   }
   let status = 200
-  const statusRaw = url.searchParams.get('status')
+  // status2=<code>: the status from the path's second fetch on (an origin that starts failing).
+  const secondOrLater = (state.byPath[url.pathname] ?? 0) >= 2
+  const statusRaw =
+    (secondOrLater ? url.searchParams.get('status2') : null) ?? url.searchParams.get('status')
   if (statusRaw !== null) {
     status = Number(statusRaw)
     if (!/^\d{3}$/.test(statusRaw) || status < 200 || status > 599) {
