@@ -9,6 +9,7 @@ import {
   lookupVariant,
   parseConfig,
   storeFilled,
+  variantSelectors,
   withDeadline,
   type CacheTier,
   type CompiledRoute,
@@ -199,7 +200,8 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
       const found = await lookupVariant(
         l2.stack,
         request.primary,
-        headers,
+        // The authorised partition of an `rfc9111` route, as the Worker selects it.
+        variantSelectors(headers, route.authorization),
         config.limits.maxKeyLength
       )
       const entry = found.entry

@@ -1,4 +1,5 @@
 import type { KeyRules } from '../config/schema'
+import { canonicalAcceptEncoding, canonicalAcceptLanguage } from '../http/accept'
 
 /*
  * The cache key: normalised path + normalised query (the primary key), then for a variant the values of
@@ -132,6 +133,21 @@ export function normalizeHeaderValue(value: string | null): string {
 }
 
 /**
+ * A selecting header's value as it goes into a variant key (RFC 9111 §4.1): repeated fields are
+ * combined in order (`Headers.get` joins them with `, `), whitespace is normalised as above, and the
+ * fields whose semantics allow it are canonicalised further: Accept-Encoding to the set of known
+ * codings it accepts, Accept-Language with case and member order ignored (src/http/accept.ts).
+ * Idempotent: a canonical value is its own canonical form.
+ */
+export function selectingValue(name: string, value: string | null): string {
+  const normalized = normalizeHeaderValue(value)
+  if (value === null) return normalized
+  if (name === 'accept-encoding') return canonicalAcceptEncoding(normalized)
+  if (name === 'accept-language') return canonicalAcceptLanguage(normalized)
+  return normalized
+}
+
+/**
  * The primary key plus `\nname:value` per selecting header, in the order given (the VaryIndex keeps
  * names lower-case and sorted). Neither a primary key nor a header value can hold `\n`, so keys of
  * different header sets never collide.
@@ -142,7 +158,7 @@ export function variantKey(
   headers: Headers
 ): string {
   let key = primary
-  for (const name of headerNames) key += `\n${name}:${normalizeHeaderValue(headers.get(name))}`
+  for (const name of headerNames) key += `\n${name}:${selectingValue(name, headers.get(name))}`
   return key
 }
 

@@ -6,14 +6,19 @@ import { correctedInitialAge, freshnessLifetime } from '../http/freshness'
 import { hopByHopFields } from '../http/headers'
 import type { CacheEntry } from './entry'
 
-/** Per-message or recomputed fields that a stored copy never keeps. */
+/**
+ * Fields left out of a stored copy on purpose (RFC 9111 §3.1 otherwise keeps every end-to-end field;
+ * hop-by-hop ones and those named by no-cache="…"/private="…" go too). The body is stored as the
+ * origin's bytes, so Content-Encoding is kept with it.
+ */
 const NOT_STORED_FIELDS = [
+  // Recomputed on every answer from the stored copy's age (RFC 9111 §4.2.3).
   'age',
+  // A cookie is one client's: a shared copy never hands it to others.
   'set-cookie',
   'set-cookie2',
+  // Recomputed from the stored body on every answer (respond.ts), so it can never disagree with it.
   'content-length',
-  // fetch() hands us the decoded body; the runtime re-encodes per client.
-  'content-encoding',
   // Tags are ours: they are stored as entry metadata, not sent to clients.
   'surrogate-key',
   'cache-tag',
@@ -140,7 +145,7 @@ export function refreshEntry(
   const merged = mergeNotModified(stored.headers, new Headers(storedHeaders(notModified, cc)))
   const headers = new Headers(merged)
   // A 304 without Cache-Control keeps the stored directives: freshness comes from the merged headers.
-  const mergedCc = responseDirectives(headers)
+  const mergedCc = responseDirectives(headers, config.targetedCacheControl)
   return {
     ...stored,
     headers: merged,

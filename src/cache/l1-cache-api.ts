@@ -8,7 +8,9 @@ const CONTENT_TYPE = 'application/vnd.edge-cache.entry'
 /**
  * L1 on the Workers Cache API (one per colo in production). The Cache API only sees an opaque
  * container: our encoded record as the body and a max-age equal to the record's hard TTL; what the
- * client gets is computed from the record, never from these container headers.
+ * client gets is computed from the record, never from these container headers. The container has
+ * no Content-Encoding, so the Cache API neither codes nor decodes it: a stored body's own coding
+ * (gzip bytes from the origin) and its length travel inside the record untouched.
  *
  * `keyOrigin` makes the Cache API URL (`${keyOrigin}/${encoded key}`): on Cloudflare it should be a
  * hostname of the zone the Worker runs on.

@@ -15,13 +15,24 @@ export interface FillPolicy {
   readonly heuristic: Config['heuristic']
   readonly negativeCache: Config['negativeCache']
   readonly retainStaleSeconds: number
+  /** RFC 9213 target list: the object must read the same directives as its callers. */
+  readonly targetedCacheControl: Config['targetedCacheControl']
 }
 
 export function fillPolicy(config: Config, route: RouteConfig): FillPolicy {
-  const { origin, limits, heuristic, negativeCache, retainStaleSeconds } = config
+  const { origin, limits, heuristic, negativeCache, retainStaleSeconds, targetedCacheControl } =
+    config
   // The compiled matcher is not sent: the object compiles the pattern again.
   const { matcher: _matcher, ...plain } = route as RouteConfig & { matcher?: RegExp }
-  return { route: plain, origin, limits, heuristic, negativeCache, retainStaleSeconds }
+  return {
+    route: plain,
+    origin,
+    limits,
+    heuristic,
+    negativeCache,
+    retainStaleSeconds,
+    targetedCacheControl,
+  }
 }
 
 /** One miss or refresh sent to the Coalescer object of its key's shard. */

@@ -74,7 +74,41 @@ export const routeSchema = z
       .array(z.string().min(1).max(256))
       .default([])
       .describe('Tags every entry of this route carries (for purge by tag).'),
+    requestDirectives: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Honour the client's Cache-Control request directives (RFC 9111 §5.2.1): `no-cache` (and " +
+          '`Pragma: no-cache`) and `max-age`/`min-fresh` revalidate the stored copy with the origin, ' +
+          '`max-stale` accepts a stale one, `no-store` keeps this exchange out of the cache. Off by ' +
+          'default, as on most CDNs: a client must not be able to make the shared cache skip its ' +
+          'copies and load the origin (a `no-cache` storm would reach it). Off, they are ignored, ' +
+          'except `only-if-cached`, honoured on every route: it answers from a stored copy or 504, so ' +
+          'it never costs the origin anything.'
+      ),
+    authorization: z
+      .enum(['bypass', 'rfc9111'])
+      .default('bypass')
+      .describe(
+        'Requests with Authorization. `bypass` (default): passed through, never cached (unless ' +
+          'the key holds `authorization`). `rfc9111` (RFC 9111 §3.5): an answer to an authorised ' +
+          'request is stored and reused, for any credential, only when it says `public`, ' +
+          '`s-maxage` or `must-revalidate` (and does not vary on Authorization); such copies live ' +
+          'apart from anonymous ones (the key holds whether the request was authorised, never the ' +
+          'credential), Authorization is forwarded on fills, requests with different credentials ' +
+          "never share an origin fetch, and a stale copy is revalidated with the requester's own " +
+          'credentials.'
+      ),
   })
+  .refine(
+    (route) => route.authorization === 'bypass' || !route.key.headers.includes('authorization'),
+    {
+      message:
+        '`authorization = "rfc9111"` shares answers across credentials; a key on `authorization` ' +
+        'keeps one copy per credential: choose one',
+      path: ['authorization'],
+    }
+  )
   .describe('One route: the paths it matches and how their answers are cached.')
 
 export const rateLimitRuleSchema = z
@@ -543,6 +577,21 @@ export const cacheConfigSchema = z
         'The in-isolate hot tier in front of L1. A copy lives there at most `maxAgeMs`, which ' +
           'bounds how long a purge made in another isolate can go unnoticed; 0 entries turns it ' +
           'off.'
+      ),
+    targetedCacheControl: z
+      .array(headerName)
+      .max(8)
+      .default(['cloudflare-cdn-cache-control', 'cdn-cache-control'])
+      .refine(
+        (names) => !names.some((name) => name === 'cache-control' || name === 'surrogate-control'),
+        'Cache-Control and Surrogate-Control are not targeted fields'
+      )
+      .refine((names) => new Set(names).size === names.length, 'must not repeat a field')
+      .describe(
+        'RFC 9213 target list, highest precedence first: the first of these response fields that ' +
+          'is present and a valid Structured Fields Dictionary replaces Cache-Control, Expires and ' +
+          'Pragma for this cache, and is removed from what clients receive (the others pass ' +
+          'through). An empty or invalid one is ignored. `[]` turns targeted fields off.'
       ),
     heuristic: z
       .strictObject({

@@ -1,3 +1,5 @@
+import { parseDictionary, type BareItem, type Dictionary } from './structured-fields'
+
 /** The Cache-Control directives a shared cache acts on (RFC 9111 §5.2, RFC 5861). */
 export interface CacheControl {
   readonly maxAge?: number
@@ -23,6 +25,11 @@ export interface CacheControl {
    * shared cache must not store the response (RFC 9111 §4.2.1's "invalid" read restrictively).
    */
   readonly malformed: boolean
+  /**
+   * The RFC 9213 targeted field these directives came from (`cdn-cache-control`...), in place of
+   * Cache-Control, Expires and Pragma; undefined when they came from Cache-Control.
+   */
+  readonly targeted?: string
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -169,35 +176,148 @@ function restrictiveTokens(
 }
 
 /**
- * The directives that decide whether and how long this cache may keep a response: `Cache-Control`,
- * with `Pragma: no-cache` standing in when there is none (RFC 9111 §5.4), and the restrictive
- * directives (`no-store`, `private`, `no-cache`) of the CDN-targeted fields (`Surrogate-Control`,
- * RFC 9213 `CDN-Cache-Control`) added on top. Any of them malformed makes the whole reading malformed.
+ * The directives that decide whether and how long this cache may keep a response. RFC 9213 §2.2: the
+ * first field of `targeted` (this cache's target list, in precedence order) that is present, non-empty
+ * and a valid Dictionary replaces Cache-Control, Expires and Pragma; without one, `Cache-Control`
+ * applies, with `Pragma: no-cache` standing in when there is none (RFC 9111 §5.4). The restrictive
+ * directives (`no-store`, `private`, `no-cache`) of `Surrogate-Control` are added on top either way,
+ * and a malformed Surrogate-Control makes the whole reading malformed.
  */
-export function responseDirectives(headers: Headers): CacheControl {
-  const cacheControl = headers.get('cache-control')
-  const cc = parseCacheControl(cacheControl)
-  const extra: CacheControl[] = []
-  if (cacheControl === null) {
-    const pragma = headers.get('pragma')
-    if (pragma !== null) extra.push(parseCacheControl(pragma))
+export function responseDirectives(headers: Headers, targeted: readonly string[]): CacheControl {
+  const selected = selectTargetedField(headers, targeted)
+  let cc: CacheControl
+  if (selected !== undefined) {
+    cc = directivesFromDictionary(selected.name, selected.dictionary)
+  } else {
+    const cacheControl = headers.get('cache-control')
+    cc = parseCacheControl(cacheControl)
+    if (cacheControl === null) {
+      const pragma = headers.get('pragma')
+      if (pragma !== null) cc = withRestrictive(cc, parseCacheControl(pragma))
+    }
   }
-  for (const name of TARGETED_FIELDS) {
-    const value = headers.get(name)
-    if (value !== null) extra.push(parseCacheControl(value))
-  }
-  if (extra.length === 0) return cc
+  const surrogate = headers.get('surrogate-control')
+  return surrogate === null ? cc : withRestrictive(cc, parseCacheControl(surrogate))
+}
+
+function withRestrictive(cc: CacheControl, other: CacheControl): CacheControl {
   const merged: Mutable<CacheControl> = { ...cc }
-  for (const other of extra) {
-    merged.noStore ||= other.noStore
-    merged.private ||= other.private
-    merged.noCache ||= other.noCache
-    merged.malformed ||= other.malformed
-  }
+  merged.noStore ||= other.noStore
+  merged.private ||= other.private
+  merged.noCache ||= other.noCache
+  merged.malformed ||= other.malformed
   return merged
 }
 
-const TARGETED_FIELDS = ['surrogate-control', 'cdn-cache-control', 'cloudflare-cdn-cache-control']
+/**
+ * RFC 9213 §2.2: the first field of the target list with a valid, non-empty value. An empty field or
+ * one that fails to parse as a Dictionary (§2.1) is ignored as if absent: the next one is tried.
+ */
+export function selectTargetedField(
+  headers: Headers,
+  targeted: readonly string[]
+): { readonly name: string; readonly dictionary: Dictionary } | undefined {
+  for (const name of targeted) {
+    const value = headers.get(name)
+    if (value === null) continue
+    const dictionary = parseDictionary(value)
+    if (dictionary !== undefined && dictionary.size > 0) return { name, dictionary }
+  }
+  return undefined
+}
+
+/**
+ * The targeted field this cache consumes from `headers`, if any: it is not passed on to clients.
+ * Cheap when none of the listed fields is present (the usual hit), which is checked first.
+ */
+export function consumedTargetedField(
+  headers: Headers,
+  targeted: readonly string[]
+): string | undefined {
+  for (const name of targeted) {
+    if (headers.has(name)) return selectTargetedField(headers, targeted)?.name
+  }
+  return undefined
+}
+
+/** Largest delta-seconds kept (RFC 9111 §1.2.2). */
+const MAX_DELTA = 2_147_483_648
+
+/**
+ * A targeted field's members as cache directives (RFC 9213 §2.1). Parameters are ignored. A value
+ * that breaks its directive's type is not consumed as that value (§2.1 "SHOULD NOT consume"); it
+ * takes the reading Cache-Control gives an invalid argument: a non-Integer (or negative) `max-age` or
+ * `s-maxage` makes the response stale (RFC 9111 §4.2.1), a bad RFC 5861 window is ignored, `private`
+ * and `no-cache` without a String of field names are unqualified, and the other restrictive
+ * directives count whatever their value; `public` and `immutable` count only as Boolean true.
+ * A repeated key has already taken its last value (RFC 8941 §4.2.2).
+ */
+function directivesFromDictionary(name: string, dictionary: Dictionary): CacheControl {
+  const cc: Mutable<CacheControl> = {
+    ...EMPTY,
+    noCacheFields: [],
+    privateFields: [],
+    targeted: name,
+  }
+  for (const [key, member] of dictionary) {
+    const value = member.kind === 'item' ? member.value : undefined
+    switch (key) {
+      case 'no-store':
+        cc.noStore = true
+        break
+      case 'must-revalidate':
+        cc.mustRevalidate = true
+        break
+      case 'proxy-revalidate':
+        cc.proxyRevalidate = true
+        break
+      case 'public':
+        cc.public = value?.type === 'boolean' && value.value
+        break
+      case 'immutable':
+        cc.immutable = value?.type === 'boolean' && value.value
+        break
+      case 'private': {
+        const fields = fieldNames(value)
+        cc.private = fields === undefined
+        cc.privateFields = fields ?? []
+        break
+      }
+      case 'no-cache': {
+        const fields = fieldNames(value)
+        cc.noCache = fields === undefined
+        cc.noCacheFields = fields ?? []
+        break
+      }
+      case 'max-age':
+        cc.maxAge = deltaSeconds(value) ?? 0
+        break
+      case 's-maxage':
+        cc.sMaxAge = deltaSeconds(value) ?? 0
+        break
+      case 'stale-while-revalidate':
+        cc.staleWhileRevalidate = deltaSeconds(value)
+        break
+      case 'stale-if-error':
+        cc.staleIfError = deltaSeconds(value)
+        break
+    }
+  }
+  return cc
+}
+
+function deltaSeconds(value: BareItem | undefined): number | undefined {
+  if (value?.type !== 'integer' || value.value < 0) return undefined
+  return Math.min(value.value, MAX_DELTA)
+}
+
+/** `private="a, b"`: the String's field names; undefined (the unqualified reading) for anything else. */
+function fieldNames(value: BareItem | undefined): string[] | undefined {
+  if (value?.type !== 'string') return undefined
+  const names = value.value.split(',').map((part) => part.trim())
+  if (!names.every((part) => TOKEN.test(part))) return undefined
+  return names.map((part) => part.toLowerCase())
+}
 
 function nextCommaOutsideQuotes(value: string, from: number): number {
   let quoted = false

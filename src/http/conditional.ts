@@ -26,10 +26,20 @@ export interface Validators {
 }
 
 /**
+ * What a cache knows of a stored response beyond its validators: without Last-Modified, its Date (or
+ * else the time it was received) is its modification time for If-Modified-Since (RFC 9111 §4.3.2,
+ * RFC 9110 §13.1.3).
+ */
+export interface StoredDates {
+  readonly headers?: ReadonlyArray<readonly [string, string]>
+  readonly storedAt?: number
+}
+
+/**
  * RFC 9110 §13.2.2 for GET/HEAD against a stored copy: If-None-Match wins over If-Modified-Since.
  * True when the client's copy is current and a 304 should be sent.
  */
-export function isNotModified(request: Headers, stored: Validators): boolean {
+export function isNotModified(request: Headers, stored: Validators & StoredDates): boolean {
   const ifNoneMatch = request.get('if-none-match')
   if (ifNoneMatch !== null) {
     // `*` matches any current representation, and a stored copy is one, ETag or not (RFC 9110 §13.1.2).
@@ -38,9 +48,22 @@ export function isNotModified(request: Headers, stored: Validators): boolean {
       (tag) => tag === '*' || (stored.etag !== undefined && weakMatch(tag, stored.etag))
     )
   }
-  const since = parseHttpDate(request.get('if-modified-since'))
-  const modified = parseHttpDate(stored.lastModified)
-  return since !== undefined && modified !== undefined && modified <= since
+  const ifModifiedSince = request.get('if-modified-since')
+  if (ifModifiedSince === null) return false
+  const since = parseHttpDate(ifModifiedSince)
+  if (since === undefined) return false
+  const modified =
+    stored.lastModified !== undefined
+      ? parseHttpDate(stored.lastModified)
+      : modifiedWithoutLastModified(stored)
+  return modified !== undefined && modified <= since
+}
+
+/** RFC 9111 §4.3.2: the stored Date, else the time the copy was received; nothing for bare validators. */
+function modifiedWithoutLastModified(stored: StoredDates): number | undefined {
+  if (stored.headers === undefined) return undefined
+  const date = stored.headers.find(([name]) => name === 'date')
+  return (date && parseHttpDate(date[1])) ?? stored.storedAt
 }
 
 /**
@@ -50,7 +73,7 @@ export function isNotModified(request: Headers, stored: Validators): boolean {
  */
 export function answersNotModified(
   request: Headers,
-  stored: Validators & { readonly status: number }
+  stored: Validators & StoredDates & { readonly status: number }
 ): boolean {
   return stored.status >= 200 && stored.status < 300 && isNotModified(request, stored)
 }
@@ -83,13 +106,12 @@ export function revalidationHeaders(stored: Validators): Record<string, string> 
   return out
 }
 
-/** Fields a 304 must not overwrite in the stored response (RFC 9111 §3.2). */
-const KEEP_ON_UPDATE = new Set([
-  'content-length',
-  'content-encoding',
-  'content-type',
-  'content-range',
-])
+/**
+ * Fields a 304 must not overwrite in the stored response (RFC 9111 §3.2): Content-Length, and the
+ * fields the stored body depends on (its coding and, for a stored 206, its range). Content-Type is
+ * not among them: a 304 that carries one updates it like any other field.
+ */
+const KEEP_ON_UPDATE = new Set(['content-length', 'content-encoding', 'content-range'])
 
 /** RFC 9111 §4.3.4: the stored headers updated with those of a 304 that validated them. */
 export function mergeNotModified(

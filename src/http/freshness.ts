@@ -2,26 +2,28 @@ import type { CacheControl } from './cache-control'
 import { parseDeltaSeconds } from './cache-control'
 
 const MONTHS: Record<string, number> = {
-  Jan: 0,
-  Feb: 1,
-  Mar: 2,
-  Apr: 3,
-  May: 4,
-  Jun: 5,
-  Jul: 6,
-  Aug: 7,
-  Sep: 8,
-  Oct: 9,
-  Nov: 10,
-  Dec: 11,
+  jan: 0,
+  feb: 1,
+  mar: 2,
+  apr: 3,
+  may: 4,
+  jun: 5,
+  jul: 6,
+  aug: 7,
+  sep: 8,
+  oct: 9,
+  nov: 10,
+  dec: 11,
 }
 // RFC 9110 §5.6.7: IMF-fixdate, then the obsolete RFC 850 and asctime forms. Nothing else is a date.
+// Names are matched case-insensitively (recipients ought to be lenient there, as Apache's
+// apr_date_parse_http is); the weekday is not checked against the date (a wrong one is harmless).
 const IMF_FIXDATE =
-  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
 const RFC_850 =
-  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
 const ASCTIME =
-  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
 
 function utc(
   year: number,
@@ -31,7 +33,7 @@ function utc(
   m: string,
   s: string
 ): number | undefined {
-  const monthIndex = MONTHS[month]
+  const monthIndex = MONTHS[month.toLowerCase()]
   if (monthIndex === undefined || day < 1 || day > 31 || +h > 23 || +m > 59 || +s > 60)
     return undefined
   const date = new Date(Date.UTC(2000, monthIndex, day, +h, +m, +s))
@@ -40,7 +42,10 @@ function utc(
   return date.getUTCDate() === day ? date.getTime() : undefined
 }
 
-/** A strict RFC 9110 §5.6.7 HTTP-date in ms, or undefined (recipients must treat others as invalid). */
+/**
+ * An RFC 9110 §5.6.7 HTTP-date in ms, or undefined (recipients must treat others as invalid): strict
+ * on the three formats, lenient only on the case of names.
+ */
 export function parseHttpDate(value: string | null | undefined): number | undefined {
   if (!value) return undefined
   const text = value.trim()
@@ -81,8 +86,8 @@ export interface HeuristicPolicy {
 }
 
 /**
- * RFC 9111 §4.2.1 freshness lifetime for a shared cache: s-maxage, then max-age, then Expires − Date,
- * then (§4.2.2) a fraction of the time since Last-Modified for heuristically cacheable statuses.
+ * RFC 9111 §4.2.1 freshness lifetime for a shared cache: s-maxage, then max-age, then Expires − Date
+ * (unless the directives came from an RFC 9213 targeted field), then (§4.2.2) a fraction of the time since Last-Modified for heuristically cacheable statuses.
  */
 export function freshnessLifetime(
   status: number,
@@ -93,7 +98,8 @@ export function freshnessLifetime(
 ): Freshness {
   if (cc.sMaxAge !== undefined) return { seconds: cc.sMaxAge, source: 's-maxage' }
   if (cc.maxAge !== undefined) return { seconds: cc.maxAge, source: 'max-age' }
-  const expiresHeader = headers.get('expires')
+  // A targeted field (RFC 9213 §2.2) replaces Expires along with Cache-Control.
+  const expiresHeader = cc.targeted === undefined ? headers.get('expires') : null
   if (expiresHeader !== null) {
     // An invalid Expires (e.g. "0") means already expired (RFC 9111 §5.3).
     const expires = parseHttpDate(expiresHeader)

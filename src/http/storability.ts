@@ -1,3 +1,4 @@
+import { shareableAcrossCredentials, type AuthorizationPolicy } from './authorization'
 import { parseCacheControl, type CacheControl } from './cache-control'
 import { isHeuristicallyCacheable } from './freshness'
 
@@ -25,6 +26,8 @@ export interface StorabilityInput {
   readonly ttlOverride: boolean
   /** Request header names the route keys on (a keyed Authorization/Cookie makes per-identity entries safe). */
   readonly keyHeaders: readonly string[]
+  /** The route's `authorization` policy (default `bypass`: answers to authorised requests are never stored). */
+  readonly authorization?: AuthorizationPolicy
 }
 
 /**
@@ -57,7 +60,12 @@ const NOT_STORED: Record<NotStorableReason, Storability> = Object.fromEntries(
 const STORABLE: Storability = { storable: true }
 
 function hasExplicitFreshness(cc: CacheControl, headers: Headers): boolean {
-  return cc.sMaxAge !== undefined || cc.maxAge !== undefined || headers.has('expires')
+  // Expires counts only when Cache-Control rules: a targeted field replaces both (RFC 9213 §2.2).
+  return (
+    cc.sMaxAge !== undefined ||
+    cc.maxAge !== undefined ||
+    (cc.targeted === undefined && headers.has('expires'))
+  )
 }
 
 /**
@@ -73,10 +81,12 @@ export function checkStorable(input: StorabilityInput): Storability {
   // A directive we could not read cleanly: its strictest reading is already in the flags above, and
   // whatever lifetime it meant cannot be trusted: the strictest reading wins.
   if (cc.malformed) return NOT_STORED['malformed-directives']
-  // RFC 9111 §3.5 would allow `public`/`s-maxage` answers to authorised requests; sharing them across
-  // identities is exactly the leak we refuse unless the route puts the identity in the key.
+  // RFC 9111 §3.5 allows `public`/`s-maxage`/`must-revalidate` answers to authorised requests; by
+  // default sharing them across identities is the leak we refuse unless the route keys on the
+  // identity. An `rfc9111` route stores them (in the authorised partition) under §3.5's terms.
   if (input.requestHeaders.has('authorization') && !input.keyHeaders.includes('authorization')) {
-    return NOT_STORED.authorization
+    if (input.authorization !== 'rfc9111' || !shareableAcrossCredentials(cc, responseHeaders))
+      return NOT_STORED.authorization
   }
   if (responseHeaders.has('set-cookie')) return NOT_STORED['set-cookie']
   if (

@@ -6,6 +6,7 @@ import type { Config } from '../config/load-config'
 import type { FillResult } from '../fill/fill-result'
 import { isTimeout } from '../lib/errors'
 import type { CompiledRoute } from '../config/route-matcher'
+import { variantSelectors } from '../http/authorization'
 import { parseCacheControl, responseDirectives } from '../http/cache-control'
 import { revalidationHeaders, type Validators } from '../http/conditional'
 import { parseFieldNames } from '../http/headers'
@@ -58,7 +59,7 @@ export async function fetchForCache(input: FillInput): Promise<FillResult> {
   const { response, requestTime, responseTime } = result
   breaker?.record(responseTime, input.path + input.query, breaker.outcomeOf(response.status))
 
-  const cacheControl = responseDirectives(response.headers)
+  const cacheControl = responseDirectives(response.headers, config.targetedCacheControl)
   const exchange: OriginExchange = {
     status: response.status,
     headers: response.headers,
@@ -73,12 +74,16 @@ export async function fetchForCache(input: FillInput): Promise<FillResult> {
 
   const storability = checkStorable({
     requestHeaders,
-    requestCacheControl: parseCacheControl(requestHeaders.get('cache-control')),
+    // Off (the default), the client's directives are ignored: its no-store does not stop storing.
+    requestCacheControl: route.requestDirectives
+      ? parseCacheControl(requestHeaders.get('cache-control'))
+      : NO_DIRECTIVES,
     status: response.status,
     responseHeaders: response.headers,
     cacheControl,
     ttlOverride: route.ttl !== undefined,
     keyHeaders: route.key.headers,
+    authorization: route.authorization,
   })
   const negative = negativeRoute(config, route, response.status, storability)
   if (!storability.storable && negative === undefined) {
@@ -89,6 +94,8 @@ export async function fetchForCache(input: FillInput): Promise<FillResult> {
   const entry = buildEntry(exchange, body.bytes, negative ?? route, config)
   return { kind: 'entry', entry, source: 'origin', fwdStatus: response.status }
 }
+
+const NO_DIRECTIVES = parseCacheControl(null)
 
 /** An answer for its requester alone, its body still unread (or streaming on from where it stopped). */
 function passOn(
@@ -115,13 +122,34 @@ function negativeRoute(
   return { ...route, ttl: ttlSeconds, staleWhileRevalidate: 0, staleIfError: 0 }
 }
 
-/** Request headers that select the variant: the origin's Vary plus the route's key headers. */
+/**
+ * Request headers that select the variant: the origin's Vary plus the route's key headers. Bodies
+ * are stored as the origin coded them, so Accept-Encoding selects when Vary names it, and also when
+ * the stored body has a content coding: it was negotiated on the Accept-Encoding we forwarded, and an
+ * origin that codes without `Vary: Accept-Encoding` (nginx's default) must not have its gzip copy
+ * served to a client that did not ask for gzip.
+ */
 export function varyNames(entry: CacheEntry, route: CompiledRoute): string[] {
-  const vary = entry.headers.find(([name]) => name === 'vary')?.[1] ?? null
-  // Bodies are stored decoded and re-encoded per client by the runtime, so Accept-Encoding never selects.
-  const names = new Set(parseFieldNames(vary).filter((name) => name !== 'accept-encoding'))
+  let vary: string | null = null
+  let coded = false
+  for (const [name, value] of entry.headers) {
+    if (name === 'vary') vary = vary === null ? value : `${vary}, ${value}`
+    else if (name === 'content-encoding') coded ||= isCoded(value)
+  }
+  const names = new Set(parseFieldNames(vary))
+  if (coded) names.add('accept-encoding')
   for (const name of route.key.headers) names.add(name)
+  // RFC 9111 §3.5 routes keep authorised and anonymous answers apart (see variantSelectors).
+  if (route.authorization === 'rfc9111') names.add('authorization')
   return [...names].sort()
+}
+
+/** A Content-Encoding value naming any coding but identity. */
+function isCoded(value: string): boolean {
+  return value.split(',').some((coding) => {
+    const name = coding.trim().toLowerCase()
+    return name !== '' && name !== 'identity'
+  })
 }
 
 /** Stores a filled entry (and its vary index) in `tier`, as a request with these headers would. */
@@ -140,7 +168,8 @@ export function storeFilled(
   const { config } = input
   return storeVariant(tier, {
     primary: input.primary,
-    request: input.requestHeaders,
+    // The variant key holds whether the request was authorised, never its credential.
+    request: variantSelectors(input.requestHeaders, input.route.authorization),
     entry: input.entry,
     varyNames: varyNames(input.entry, input.route),
     existingIndex: input.existingIndex,

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load-config'
 import type { CompiledRoute } from '../config/route-matcher'
+import { selectingValue } from '../cache/cache-key'
 import { withoutFields } from '../http/headers'
 import { EdgeCacheError } from '../lib/errors'
 
@@ -27,6 +28,19 @@ export function originUrlFor(config: Config, path: string, query: string): URL {
   return url
 }
 
+/**
+ * Never forwarded on a fill, whatever a route lists: the fill asks for the whole representation
+ * (a Range would make every fill a 206, never stored) and sets its own validators.
+ */
+const NOT_ON_FILLS: ReadonlySet<string> = new Set([
+  'range',
+  'if-range',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+])
+
 /** Request headers for a cacheable fetch: only the key headers and the route's allow-list (no poisoning). */
 export function cacheableOriginHeaders(
   request: Headers,
@@ -36,8 +50,23 @@ export function cacheableOriginHeaders(
   const out = new Headers()
   const allowed = route.forwardHeaders ?? config.origin.forwardHeaders
   for (const name of [...route.key.headers, ...allowed]) {
+    if (name === 'accept-encoding' || NOT_ON_FILLS.has(name)) continue
     const value = request.get(name)
-    if (value !== null && !NEVER_FORWARDED.test(name)) out.set(name, value)
+    // The value the variant key holds (Accept-Language canonical, whitespace normalised): the origin
+    // negotiates on exactly what the key says, so one stored variant never answers another's value.
+    if (value !== null && !NEVER_FORWARDED.test(name)) out.set(name, selectingValue(name, value))
+  }
+  // Accept-Encoding goes in its canonical form (src/http/accept.ts) whenever the client sent one:
+  // the origin negotiates the coding for exactly the value a `Vary: Accept-Encoding` variant key
+  // holds. None from the client: none to the origin.
+  const acceptEncoding = request.get('accept-encoding')
+  if (acceptEncoding !== null) {
+    out.set('accept-encoding', selectingValue('accept-encoding', acceptEncoding))
+  }
+  // RFC 9111 §3.5 routes cache answers to authorised requests: the origin decides on the credential.
+  if (route.authorization === 'rfc9111') {
+    const credential = request.get('authorization')
+    if (credential !== null) out.set('authorization', credential)
   }
   return out
 }
@@ -65,6 +94,9 @@ export async function fetchOrigin(
     headers: init.headers,
     body: init.body ?? null,
     redirect: 'manual',
+    // The origin's bytes as it sent them: gzip/br bodies are not decoded (the stored copy and every
+    // answer carry the origin's Content-Encoding and Content-Length), unknown codings pass untouched.
+    encodeResponseBody: 'manual',
     signal: AbortSignal.timeout(timeoutMs),
   })
   return { response, requestTime, responseTime: Date.now() }

@@ -6,9 +6,22 @@ import { askCoalescer } from '../coalesce/coalescer-client'
 import { fillPolicy, type FillRequest } from '../coalesce/protocol'
 import type { FillResult } from '../fill/fill-result'
 import type { CompiledRoute } from '../config/route-matcher'
+import {
+  credentialDigest,
+  shareableAcrossCredentials,
+  variantSelectors,
+} from '../http/authorization'
 import { responseDirectives } from '../http/cache-control'
 import type { CacheStatus, ForwardReason } from '../http/cache-status'
 import { answersNotModified } from '../http/conditional'
+import { errorResponse } from '../http/error-response'
+import { rangeFor } from '../http/range'
+import {
+  clientDirectives,
+  copyUse,
+  type CopyUse,
+  type RequestDirectives,
+} from '../http/request-directives'
 import { responseRefusesSharing } from '../http/storability'
 import type { OriginBreaker } from '../origin/origin-breaker'
 import { fetchForCache, storeFilled } from '../origin/origin-fill'
@@ -27,6 +40,15 @@ interface CacheRequest {
   readonly primary: string
   /** Before the tiers were read: a fill that finished after it may answer this request. */
   readonly startedAt: number
+  /** The request's Cache-Control directives its route honours (RFC 9111 §5.2.1); usually none. */
+  readonly directives: RequestDirectives | undefined
+  /** Its directives refused the stored copy: validate with the origin (`fresh`: the copy was fresh). */
+  readonly forced?: 'fresh' | 'stale'
+  /**
+   * It has Authorization on an `rfc9111` route (RFC 9111 §3.5): its copies are the authorised
+   * partition's, and its own non-shareable answers never retire them (they may be its credential's).
+   */
+  readonly authorised: boolean
 }
 
 /** Background refreshes in flight in one isolate at most (a hot stale key is refreshed once, not per hit). */
@@ -45,8 +67,14 @@ export async function handleCacheable(
   context: RequestContext
 ): Promise<Response> {
   const { config } = context
-  // Sharing answers to authorised requests leaks them across identities unless the key holds the identity.
-  if (request.headers.has('authorization') && !route.key.headers.includes('authorization')) {
+  // Sharing answers to authorised requests leaks them across identities unless the key holds the
+  // identity, or the route applies RFC 9111 §3.5 (only answers the origin marks shareable are kept).
+  const authorization = request.headers.has('authorization')
+  if (
+    authorization &&
+    route.authorization !== 'rfc9111' &&
+    !route.key.headers.includes('authorization')
+  ) {
     return passThrough(request, url, context, 'bypass', 'authorization')
   }
   const path = normalizePath(url.pathname)
@@ -55,19 +83,50 @@ export async function handleCacheable(
   if (exceedsKeyLimit(primary, config.limits.maxKeyLength)) {
     return passThrough(request, url, context, 'bypass', 'key-too-long')
   }
-  const cacheable: CacheRequest = { request, route, path, query, primary, startedAt: Date.now() }
+  const directives = clientDirectives(request.headers, route.requestDirectives)
+  const cacheable: CacheRequest = {
+    request,
+    route,
+    path,
+    query,
+    primary,
+    startedAt: Date.now(),
+    directives,
+    authorised: authorization && route.authorization === 'rfc9111',
+  }
   const found = await lookupVariant(
     context.tiers,
     primary,
-    request.headers,
+    // An `rfc9111` route selects the authorised or the anonymous partition, never a credential's.
+    variantSelectors(request.headers, route.authorization),
     config.limits.maxKeyLength
   )
   const entry = found.entry
-  if (entry === undefined) return fill(cacheable, found, undefined, context)
+  // only-if-cached (RFC 9111 §5.2.1.7): a stored copy usable without the origin, or 504.
+  const onlyIfCached = directives?.onlyIfCached === true
+  if (entry === undefined) {
+    return onlyIfCached ? notCached(cacheable, context) : fill(cacheable, found, undefined, context)
+  }
 
   const now = Date.now()
+  const use = directives && directiveUse(entry, now, directives, context)
+  if (use === 'revalidate') {
+    if (onlyIfCached) return notCached(cacheable, context)
+    const forced = now < entry.freshUntil ? 'fresh' : 'stale'
+    return fill({ ...cacheable, forced }, found, entry, context)
+  }
+  if (use === 'max-stale') {
+    const status: CacheStatus = {
+      hit: true,
+      ttl: remainingTtl(entry, now),
+      detail: `${found.tier} max-stale`,
+    }
+    return serve(cacheable, entry, status, now, context)
+  }
   if (now < entry.freshUntil) {
-    if (refreshEarly(entry, now, context)) refreshInBackground(cacheable, found, context, true)
+    // only-if-cached promises no origin contact for this request, background refreshes included.
+    if (!onlyIfCached && refreshEarly(entry, now, context))
+      refreshInBackground(cacheable, found, context, true)
     // Only negative caching stores 4xx/5xx without the origin's own lifetime; count those hits.
     if (entry.status >= 400) context.isolate.metrics.increment('negative_hits_total')
     return serve(
@@ -79,7 +138,7 @@ export async function handleCacheable(
     )
   }
   if (!entry.mustRevalidate && now < entry.staleWhileRevalidateUntil) {
-    refreshInBackground(cacheable, found, context, false)
+    if (!onlyIfCached) refreshInBackground(cacheable, found, context, false)
     const status: CacheStatus = {
       hit: true,
       ttl: remainingTtl(entry, now),
@@ -87,7 +146,42 @@ export async function handleCacheable(
     }
     return serve(cacheable, entry, status, now, context)
   }
+  if (onlyIfCached) return notCached(cacheable, context)
   return fill(cacheable, found, entry, context)
+}
+
+/** The request's directives applied to a stored copy; a copy that forbids stale use never gets max-stale. */
+function directiveUse(
+  entry: CacheEntry,
+  now: number,
+  directives: RequestDirectives,
+  context: RequestContext
+): CopyUse {
+  // s-maxage carries proxy-revalidate for a shared cache (RFC 9111 §5.2.2.10): read only when asked.
+  const noStaleUse = () =>
+    entry.mustRevalidate ||
+    responseDirectives(
+      new Headers(entry.headers as Array<[string, string]>),
+      context.config.targetedCacheControl
+    ).sMaxAge !== undefined
+  return copyUse(
+    { ...entry, noStaleUse: directives.maxStale !== undefined && noStaleUse() },
+    now,
+    directives
+  )
+}
+
+/** RFC 9111 §5.2.1.7: only-if-cached and no stored copy usable without the origin: 504. */
+function notCached(cacheable: CacheRequest, context: RequestContext): Response {
+  const response = errorResponse(
+    504,
+    'not_cached',
+    'No stored response satisfies only-if-cached.',
+    // Nothing went forward: a member with neither `hit` nor `fwd` (RFC 9211 §2).
+    { 'cache-status': `${context.config.statusName}; detail=only-if-cached` }
+  )
+  if (cacheable.request.method !== 'HEAD') return response
+  return new Response(null, { status: response.status, headers: response.headers })
 }
 
 /**
@@ -113,6 +207,9 @@ function serve(
     status,
     now,
     notModified: answersNotModified(cacheable.request.headers, entry),
+    // Evaluated after the 304 check, as RFC 9110 §13.2.2 orders them (responseFromEntry: 304 first).
+    range: rangeFor(cacheable.request.method, cacheable.request.headers, entry),
+    targeted: context.config.targetedCacheControl,
   })
 }
 
@@ -130,7 +227,8 @@ function refreshInBackground(
   // The refresh's own writes belong to it: it ends when the new copy is in the tiers.
   const writes: Promise<unknown>[] = []
   const own: RequestContext = { ...context, waitUntil: (promise) => void writes.push(promise) }
-  const work = fill(cacheable, found, found.entry, own, true)
+  // The cache's own refresh, not the client's exchange: its directives (no-store...) do not apply.
+  const work = fill({ ...cacheable, directives: undefined }, found, found.entry, own, true)
     .then((response) => response.body?.cancel())
     .then(() => Promise.all(writes))
     .then(() => {})
@@ -160,7 +258,13 @@ function serveStaleOnError(
   return serve(cacheable, stale, cacheStatus, now, context)
 }
 
-function forwardReason(found: Found, stale: CacheEntry | undefined): ForwardReason {
+function forwardReason(
+  cacheable: CacheRequest,
+  found: Found,
+  stale: CacheEntry | undefined
+): ForwardReason {
+  // RFC 9211 `fwd=request`: a fresh copy, but the request's directives did not allow its use.
+  if (cacheable.forced === 'fresh') return 'request'
   return stale ? 'stale' : found.index ? 'vary-miss' : 'miss'
 }
 
@@ -179,12 +283,29 @@ async function fill(
   const { request, route } = cacheable
   const originHeaders = cacheableOriginHeaders(request.headers, route, config)
   const validators = stale && { etag: stale.etag, lastModified: stale.lastModified }
+  // An `rfc9111` route forwards the credential: the key holds its digest, never the value itself.
+  const credential = cacheable.authorised ? request.headers.get('authorization') : null
+  const digest = credential === null ? undefined : await credentialDigest(credential)
+  const { directives } = cacheable
+  // A request whose directives refuse stored copies takes none older than itself from the filler.
+  const validating =
+    cacheable.forced !== undefined ||
+    (directives !== undefined &&
+      (directives.noCache || directives.maxAge !== undefined || directives.minFresh !== undefined))
   const fillRequest: FillRequest = {
-    // Requests share a fetch only if the origin would see the same request.
+    // Requests share a fetch only if the origin would see the same request, and only if their
+    // honoured directives ask the same of it (no-store: not stored; validating: no older copy).
     key: [
       cacheable.primary,
-      [...originHeaders].map(([name, value]) => `${name}:${value}`).join('\n'),
-      request.headers.get('cache-control') ?? '',
+      [...originHeaders]
+        .map(([name, value]) =>
+          digest !== undefined && name === 'authorization'
+            ? `${name}:sha-256=${digest}`
+            : `${name}:${value}`
+        )
+        .join('\n'),
+      directives?.noStore ? 'no-store' : '',
+      validating ? 'validating' : '',
       validators?.etag ?? '',
       validators?.lastModified ?? '',
     ].join('\n\n'),
@@ -194,7 +315,7 @@ async function fill(
     headers: [...request.headers],
     home: context.l2?.location.home,
     validators: validators && (validators.etag ?? validators.lastModified) ? validators : undefined,
-    newerThan: stale?.storedAt,
+    newerThan: validating ? cacheable.startedAt : stale?.storedAt,
     missedAt: cacheable.startedAt,
     policy: fillPolicy(config, route),
   }
@@ -221,6 +342,7 @@ async function fill(
       // A wait that timed out is this request's own failure, not a collapsed one.
       leader: answer?.kind === 'timeout' ? true : answer!.leader,
       shared: true,
+      background,
     })
   if (response) return response
   // Coalescing off, the object unavailable, or the answer not shareable: to the origin ourselves,
@@ -236,7 +358,11 @@ async function fill(
     validators: fillRequest.validators && stale,
     admitted: true,
   })
-  return respondToFill(cacheable, found, stale, own, context, { leader: true, shared: false })!
+  return respondToFill(cacheable, found, stale, own, context, {
+    leader: true,
+    shared: false,
+    background,
+  })!
 }
 
 /** What a fill's result says about the origin, fed to this isolate's breaker. */
@@ -270,10 +396,10 @@ function respondToFill(
   stale: CacheEntry | undefined,
   result: FillResult,
   context: RequestContext,
-  how: { readonly leader: boolean; readonly shared: boolean }
-): Response | undefined {
+  how: { readonly leader: boolean; readonly shared: boolean; readonly background?: boolean }
+): Response | Promise<Response> | undefined {
   const { config } = context
-  const fwd = forwardReason(found, stale)
+  const fwd = forwardReason(cacheable, found, stale)
   const collapsed = !how.leader
   switch (result.kind) {
     case 'entry': {
@@ -286,6 +412,18 @@ function respondToFill(
         entry = verdict
       }
       const fromOrigin = result.source === 'origin'
+      // A storable 5xx is still an error to a stale copy's stale-if-error (RFC 5861 §4): the client
+      // gets the stale copy, and this colo's tiers keep it rather than the error.
+      if (fromOrigin && stale && entry.status >= 500) {
+        const served = serveStaleOnError(
+          cacheable,
+          stale,
+          { fwd: 'stale', fwdStatus: entry.status, collapsed },
+          Date.now(),
+          context
+        )
+        if (served) return served
+      }
       // The filler stored it in L2 (the Coalescer) or stores it here; the nearer tiers are ours.
       context.waitUntil(store(cacheable, found, entry, entry.storedAt - entry.fetchMs, context))
       // The leader is answered as of the origin's response, like a direct fetch.
@@ -302,7 +440,7 @@ function respondToFill(
       const exchange: OriginExchange = {
         status: 304,
         headers,
-        cacheControl: responseDirectives(headers),
+        cacheControl: responseDirectives(headers, config.targetedCacheControl),
         requestTime: result.requestTime,
         responseTime: result.responseTime,
       }
@@ -335,6 +473,15 @@ function respondToFill(
         void result.body?.cancel().catch(() => {})
         return served
       }
+      // Too large to store, so no copy to cut a range from: rather than stream the whole body to a
+      // Range request, the origin answers it (its 206 goes to this client, never stored).
+      const { request } = cacheable
+      if (result.reason === 'too-large' && !how.background && request.method === 'GET') {
+        if (request.headers.has('range')) {
+          void result.body?.cancel().catch(() => {})
+          return passThrough(request, new URL(request.url), context, fwd, 'too-large')
+        }
+      }
       const response = new Response(result.body, {
         status: result.status,
         headers: result.headers as Array<[string, string]>,
@@ -348,7 +495,14 @@ function respondToFill(
         fwdStatus: stale ? result.status : undefined,
         detail: result.reason,
       }
-      return forwardResponse(response, config.statusName, status, cacheable.request.method)
+      return forwardResponse(
+        response,
+        config.statusName,
+        status,
+        cacheable.request.method,
+        undefined,
+        config.targetedCacheControl
+      )
     }
     case 'uncacheable':
       return undefined
@@ -372,16 +526,21 @@ function serveRevalidated(
   const merged = new Headers(refreshed.headers as Array<[string, string]>)
   // Set-Cookie is never kept in a stored copy, but a 304 that sets one still refuses sharing.
   for (const cookie of exchange.headers.getSetCookie()) merged.append('set-cookie', cookie)
-  const shareable = !responseRefusesSharing(stale.status, merged, responseDirectives(merged))
-  context.waitUntil(
-    shareable
-      ? store(cacheable, found, refreshed, exchange.requestTime, context)
-      : forget(cacheable, found, context)
-  )
+  const targeted = context.config.targetedCacheControl
+  const mergedCc = responseDirectives(merged, targeted)
+  const refused = responseRefusesSharing(stale.status, merged, mergedCc)
+  // An authorised copy stays shared only under §3.5's directives; a request's no-store keeps this
+  // exchange out of the cache without retiring the copy others use.
+  const stored =
+    !refused &&
+    (!cacheable.authorised || shareableAcrossCredentials(mergedCc, merged)) &&
+    cacheable.directives?.noStore !== true
+  if (stored) context.waitUntil(store(cacheable, found, refreshed, exchange.requestTime, context))
+  else if (refused && !cacheable.authorised) context.waitUntil(forget(cacheable, found, context))
   const status: CacheStatus = {
-    fwd: forwardReason(found, stale),
+    fwd: forwardReason(cacheable, found, stale),
     fwdStatus: 304,
-    stored: shareable,
+    stored,
     ttl: remainingTtl(refreshed, exchange.responseTime),
     collapsed,
   }
@@ -395,8 +554,12 @@ function forgetIfRefused(
   exchange: { readonly status: number; readonly headers: Headers },
   context: RequestContext
 ): void {
+  // One credential's answer may be its own (a 401, a per-user `private`): it never retires the copy
+  // the authorised partition shares.
+  if (cacheable.authorised) return
   const { status, headers } = exchange
-  if (responseRefusesSharing(status, headers, responseDirectives(headers)))
+  const cc = responseDirectives(headers, context.config.targetedCacheControl)
+  if (responseRefusesSharing(status, headers, cc))
     context.waitUntil(forget(cacheable, found, context))
 }
 

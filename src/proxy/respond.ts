@@ -1,7 +1,9 @@
 import type { CacheEntry } from '../cache/entry'
+import { consumedTargetedField } from '../http/cache-control'
 import { formatCacheStatus, prependCacheStatus, type CacheStatus } from '../http/cache-status'
 import { notModifiedHeaders } from '../http/conditional'
 import { currentAge } from '../http/freshness'
+import type { RangeAnswer } from '../http/range'
 import { withoutFields } from '../http/headers'
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
@@ -18,11 +20,18 @@ export interface ServeOptions {
   readonly now: number
   /** Answer 304 instead of the stored response (a matching conditional request). */
   readonly notModified?: boolean
+  /** RFC 9213 target list: the stored targeted field this cache used is not sent to clients. */
+  readonly targeted?: readonly string[]
+  /** A Range request's answer (206 or 416) instead of the stored 200; a 304 takes precedence. */
+  readonly range?: RangeAnswer
 }
 
 /** The client's response, computed from the entry: stored headers, a current Age and our Cache-Status. */
 export function responseFromEntry(entry: CacheEntry, options: ServeOptions): Response {
   const headers = new Headers(entry.headers as Array<[string, string]>)
+  // Kept in the stored copy (a 304 recomputes the directives from it), never passed on.
+  const consumed = options.targeted && consumedTargetedField(headers, options.targeted)
+  if (consumed) headers.delete(consumed)
   headers.set('age', String(currentAge(entry.initialAgeSec, entry.storedAt, options.now)))
   const cacheStatus = prependCacheStatus(
     formatCacheStatus(options.cacheName, options.status),
@@ -35,11 +44,47 @@ export function responseFromEntry(entry: CacheEntry, options: ServeOptions): Res
     return new Response(null, { status: 304, headers: out })
   }
   headers.set('cache-status', cacheStatus)
+  // A stored 200 is the complete representation: any single byte range can be cut from it.
+  if (entry.status === 200) headers.set('accept-ranges', 'bytes')
+  if (options.range) return rangeResponse(entry, headers, options.range)
   const noBody = options.method === 'HEAD' || NULL_BODY_STATUS.has(entry.status)
-  if (noBody && !NULL_BODY_STATUS.has(entry.status)) {
+  // The stored body's length on GET and HEAD alike (a HEAD gets the GET's, RFC 9110 §8.6): set in the
+  // fields, not left to the runtime, so every answer from the cache carries it.
+  if (!NULL_BODY_STATUS.has(entry.status)) {
     headers.set('content-length', String(entry.body.byteLength))
   }
-  return new Response(noBody ? null : entry.body, { status: entry.status, headers })
+  // The stored bytes are the origin's, already in its Content-Encoding: sent as they are, not re-coded.
+  return new Response(noBody ? null : entry.body, {
+    status: entry.status,
+    headers,
+    encodeBody: 'manual',
+  })
+}
+
+/**
+ * RFC 9110 §14.4, §15.3.7, §15.5.17: a 206 carries the stored fields, the Content-Range and the
+ * part's length; a 416 only the complete length (without the 200's lifetime, so no cache downstream
+ * keeps it for the URL).
+ */
+function rangeResponse(entry: CacheEntry, headers: Headers, range: RangeAnswer): Response {
+  const length = entry.body.byteLength
+  if (range.kind === 'unsatisfiable') {
+    const out = new Headers({
+      'content-range': `bytes */${length}`,
+      'accept-ranges': 'bytes',
+      'cache-status': headers.get('cache-status')!,
+    })
+    return new Response(null, { status: 416, headers: out })
+  }
+  const { first, last } = range
+  headers.set('content-range', `bytes ${first}-${last}/${length}`)
+  headers.set('content-length', String(last - first + 1))
+  // Ranges count the stored (content-coded) bytes; they go out as they are.
+  return new Response(entry.body.subarray(first, last + 1), {
+    status: 206,
+    headers,
+    encodeBody: 'manual',
+  })
 }
 
 /** Fields of an origin response we never pass on to clients (our tags, hop-by-hop fields). */
@@ -55,14 +100,23 @@ export function forwardResponse(
   cacheName: string,
   status: CacheStatus,
   method: string,
-  body: BodyInit | null = response.body
+  body: BodyInit | null = response.body,
+  targeted: readonly string[] = []
 ): Response {
   const headers = withoutFields(response.headers, INTERNAL_FIELDS)
+  // The targeted field addressed to this cache (RFC 9213) stops here; other caches' pass through.
+  const consumed = consumedTargetedField(response.headers, targeted)
+  if (consumed) headers.delete(consumed)
   headers.set(
     'cache-status',
     prependCacheStatus(formatCacheStatus(cacheName, status), response.headers.get('cache-status'))
   )
   const noBody = method === 'HEAD' || NULL_BODY_STATUS.has(response.status)
   if (noBody && body instanceof ReadableStream) void body.cancel().catch(() => {})
-  return new Response(noBody ? null : body, { status: response.status, headers })
+  // fetchOrigin reads the origin's bytes undecoded: they go on as they are, under its Content-Encoding.
+  return new Response(noBody ? null : body, {
+    status: response.status,
+    headers,
+    encodeBody: 'manual',
+  })
 }

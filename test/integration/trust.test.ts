@@ -51,6 +51,28 @@ describe('malformed directives take their strictest reading', () => {
     }
   })
 
+  it('an invalid CDN-Cache-Control is ignored as a whole (RFC 9213 §2.1): Cache-Control decides', async () => {
+    const invalid = 'max-age=60;no-store garbage'
+    const refused = echo('targeted-invalid-private', {
+      'cache-control': 'private',
+      'cdn-cache-control': invalid,
+    })
+    await send(refused)
+    expect(cacheStatus(await send(refused))).not.toContain('hit')
+    const malformed = echo('targeted-invalid-malformed', {
+      'cache-control': 'max-age=60 private',
+      'cdn-cache-control': invalid,
+    })
+    await send(malformed)
+    expect(cacheStatus(await send(malformed))).not.toContain('hit')
+    const shared = echo('targeted-invalid-public', {
+      'cache-control': 'public, max-age=60',
+      'cdn-cache-control': 'no-store, Max-Age=60',
+    })
+    await send(shared)
+    expect(cacheStatus(await send(shared))).toContain('hit')
+  })
+
   it('Pragma: no-cache stands in for a missing Cache-Control (stored, revalidated every time)', async () => {
     const path = echo('pragma', { pragma: 'no-cache', 'last-modified': LAST_MODIFIED })
     await send(path)

@@ -165,11 +165,23 @@ describe('variantKey', () => {
   const primary = '/search?q=shoes'
   const names = ['accept-encoding', 'accept-language']
 
-  it('appends each header in the order given', () => {
-    const headers = new Headers({ 'accept-language': 'fr', 'accept-encoding': 'gzip, br' })
+  it('appends each header in the order given, in its canonical form', () => {
+    const headers = new Headers({ 'accept-language': 'FR', 'accept-encoding': 'gzip, br' })
     expect(variantKey(primary, names, headers)).toBe(
-      '/search?q=shoes\naccept-encoding:gzip,br\naccept-language:fr'
+      '/search?q=shoes\naccept-encoding:br,gzip\naccept-language:fr'
     )
+  })
+
+  it('selects by canonical Accept-Encoding and Accept-Language (RFC 9111 §4.1)', () => {
+    const key = (encoding: string, language: string) =>
+      variantKey(
+        primary,
+        names,
+        new Headers({ 'accept-encoding': encoding, 'accept-language': language })
+      )
+    expect(key('br;q=0.9, gzip', 'en-US, de;q=0.5')).toBe(key('gzip, br', 'DE;q=0.5,en-us'))
+    expect(key('gzip', 'en')).not.toBe(key('br', 'en'))
+    expect(key('gzip', 'en')).not.toBe(key('gzip', 'de'))
   })
 
   it('differs by header value', () => {

@@ -363,6 +363,8 @@ describe('matchRoute', () => {
     staleIfError: 0,
     key: { ignoreQuery: [], headers: [] },
     tags: [],
+    requestDirectives: false,
+    authorization: 'bypass',
     ...extra,
   })
 
@@ -391,4 +393,30 @@ describe('matchRoute', () => {
     expect(compiled).toMatchObject({ pattern: '/x/*', tags: ['t'] })
     expect(compiled!.matcher.test('/x/y')).toBe(true)
   })
+})
+
+describe('targetedCacheControl (RFC 9213 target list)', () => {
+  const withList = (targetedCacheControl: unknown) =>
+    env({ CACHE_CONFIG: { ...MINIMAL, targetedCacheControl } })
+
+  it("defaults to Cloudflare's list, most specific first", () => {
+    expect(parseConfig(env()).targetedCacheControl).toEqual([
+      'cloudflare-cdn-cache-control',
+      'cdn-cache-control',
+    ])
+  })
+
+  it('lower-cases names and allows an empty list (targeted fields off)', () => {
+    expect(parseConfig(withList(['Example-Cache-Control'])).targetedCacheControl).toEqual([
+      'example-cache-control',
+    ])
+    expect(parseConfig(withList([])).targetedCacheControl).toEqual([])
+  })
+
+  it.each([[['cache-control']], [['Surrogate-Control']], [['a-b', 'A-B']], [['bad name']]])(
+    'rejects %j',
+    (list) => {
+      expect(configError(withList(list)).message).toContain('CACHE_CONFIG.targetedCacheControl')
+    }
+  )
 })

@@ -7,6 +7,7 @@ import { responseDirectives } from '../../src/http/cache-control'
 
 const CONFIG = { heuristic: { fraction: 0.1, maxSeconds: 86_400 } } as Config
 const NOW = 1_700_000_000_000
+const TARGETED = ['cloudflare-cdn-cache-control', 'cdn-cache-control']
 
 function timing(headers: Record<string, string>, route: Partial<RouteConfig> = {}, status = 200) {
   const compiled = compileRoutes([
@@ -17,11 +18,13 @@ function timing(headers: Record<string, string>, route: Partial<RouteConfig> = {
       staleIfError: 300,
       key: { ignoreQuery: [], headers: [] },
       tags: [],
+      requestDirectives: false,
+      authorization: 'bypass',
       ...route,
     },
   ])[0]!
   const h = new Headers(headers)
-  return entryTiming(status, h, responseDirectives(h), compiled, CONFIG, NOW, NOW)
+  return entryTiming(status, h, responseDirectives(h, TARGETED), compiled, CONFIG, NOW, NOW)
 }
 
 describe('entryTiming: stale windows', () => {

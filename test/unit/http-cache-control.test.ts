@@ -484,28 +484,210 @@ describe('parseCacheControl: the strictest reading of a malformed value', () => 
   )
 })
 
+const TARGETED = ['cloudflare-cdn-cache-control', 'cdn-cache-control']
+/** Values a Headers object accepts (no NUL, CR or LF). */
+const headerValue = (maxLength: number) =>
+  fc.string({ unit: 'binary-ascii', maxLength }).map((s) => s.replace(/[\0\r\n]/g, ''))
+
+const directives = (headers: Record<string, string>, targeted: readonly string[] = TARGETED) =>
+  responseDirectives(new Headers(headers), targeted)
+
 describe('responseDirectives', () => {
-  it('adds the restrictive directives of the targeted fields', () => {
-    const cc = responseDirectives(
-      new Headers({ 'cache-control': 'max-age=60', 'surrogate-control': 'no-store' })
-    )
+  it('adds the restrictive directives of Surrogate-Control', () => {
+    const cc = directives({ 'cache-control': 'max-age=60', 'surrogate-control': 'no-store' })
     expect(cc.noStore).toBe(true)
     expect(cc.maxAge).toBe(60)
+    expect(cc.targeted).toBeUndefined()
   })
 
   it('reads Pragma: no-cache only without Cache-Control', () => {
-    expect(responseDirectives(new Headers({ pragma: 'no-cache' })).noCache).toBe(true)
-    expect(
-      responseDirectives(new Headers({ pragma: 'no-cache', 'cache-control': 'max-age=5' })).noCache
-    ).toBe(false)
+    expect(directives({ pragma: 'no-cache' }).noCache).toBe(true)
+    expect(directives({ pragma: 'no-cache', 'cache-control': 'max-age=5' }).noCache).toBe(false)
   })
 
-  it('a malformed targeted field makes the whole reading malformed', () => {
-    const cc = responseDirectives(
-      new Headers({ 'cache-control': 'max-age=60', 'cdn-cache-control': 'private max-age=5' })
-    )
+  it('a malformed Surrogate-Control makes the whole reading malformed', () => {
+    const cc = directives({ 'cache-control': 'max-age=60', 'surrogate-control': 'private x' })
     expect(cc.malformed).toBe(true)
     expect(cc.private).toBe(true)
+  })
+})
+
+describe('responseDirectives: RFC 9213 targeted fields', () => {
+  it('the first valid field of the target list replaces Cache-Control, Pragma and Expires', () => {
+    const cc = directives({
+      'cache-control': 'no-store, max-age=5',
+      pragma: 'no-cache',
+      'cdn-cache-control': 'max-age=600',
+      'cloudflare-cdn-cache-control': 'max-age=60, stale-while-revalidate=30',
+    })
+    expect(cc).toMatchObject({
+      targeted: 'cloudflare-cdn-cache-control',
+      maxAge: 60,
+      staleWhileRevalidate: 30,
+      noStore: false,
+      noCache: false,
+      malformed: false,
+    })
+    expect(
+      directives({ 'cache-control': 'max-age=5', 'cdn-cache-control': 'max-age=600' })
+    ).toMatchObject({ targeted: 'cdn-cache-control', maxAge: 600 })
+  })
+
+  it('follows the configured list: fields not on it change nothing', () => {
+    const headers = { 'cache-control': 'max-age=5', 'cdn-cache-control': 'no-store' }
+    expect(directives(headers, [])).toMatchObject({ maxAge: 5, noStore: false })
+    expect(directives(headers, ['example-cache-control'])).toMatchObject({ maxAge: 5 })
+    expect(
+      directives({ ...headers, 'example-cache-control': 'max-age=9' }, ['example-cache-control'])
+    ).toMatchObject({ maxAge: 9, targeted: 'example-cache-control' })
+  })
+
+  it.each([
+    ['empty', ''],
+    ['whitespace', '   '],
+    ['a trailing comma', 'max-age=60,'],
+    ['a capital', 'Max-Age=60'],
+    ['garbage after a member', 'max-age=60;no-store garbage'],
+    ['a space before =', 'max-age =60'],
+    ['an unterminated string', 'private="x'],
+    ['a bad boolean', 'no-store=?2'],
+  ])(
+    'an invalid (%s) field is ignored as a whole: the next one, then Cache-Control',
+    (_, value) => {
+      const cc = directives({ 'cache-control': 'max-age=5', 'cdn-cache-control': value })
+      expect(cc).toMatchObject({ maxAge: 5, noStore: false })
+      expect(cc.targeted).toBeUndefined()
+      expect(
+        directives({
+          'cloudflare-cdn-cache-control': value,
+          'cdn-cache-control': 'max-age=7',
+          'cache-control': 'max-age=5',
+        })
+      ).toMatchObject({ maxAge: 7, targeted: 'cdn-cache-control' })
+    }
+  )
+
+  it('falling back keeps Cache-Control strict: a malformed one is still malformed', () => {
+    const cc = directives({ 'cache-control': 'private max-age=60', 'cdn-cache-control': 'x y' })
+    expect(cc).toMatchObject({ malformed: true, private: true })
+    expect(cc.targeted).toBeUndefined()
+  })
+
+  it('reads every directive it supports', () => {
+    expect(
+      directives({
+        'cdn-cache-control':
+          'public, immutable, must-revalidate, proxy-revalidate, s-maxage=9, max-age=8, ' +
+          'stale-while-revalidate=7, stale-if-error=6, no-store',
+      })
+    ).toMatchObject({
+      public: true,
+      immutable: true,
+      mustRevalidate: true,
+      proxyRevalidate: true,
+      sMaxAge: 9,
+      maxAge: 8,
+      staleWhileRevalidate: 7,
+      staleIfError: 6,
+      noStore: true,
+    })
+  })
+
+  it('private / no-cache: Boolean true is unqualified, a String names fields', () => {
+    expect(directives({ 'cdn-cache-control': 'private' }).private).toBe(true)
+    expect(directives({ 'cdn-cache-control': 'private="Set-Cookie, x-a"' })).toMatchObject({
+      private: false,
+      privateFields: ['set-cookie', 'x-a'],
+    })
+    expect(directives({ 'cdn-cache-control': 'no-cache="x-b"' })).toMatchObject({
+      noCache: false,
+      noCacheFields: ['x-b'],
+    })
+    // Anything else is read unqualified: the restrictive reading.
+    for (const value of ['private=x', 'private=1', 'private=""', 'private="a b"', 'private=(a b)'])
+      expect(directives({ 'cdn-cache-control': value }).private).toBe(true)
+    expect(directives({ 'cdn-cache-control': 'no-cache=?0' }).noCache).toBe(true)
+  })
+
+  it('a max-age that is not a non-negative Integer makes the response stale (not coerced)', () => {
+    for (const value of [
+      'max-age=1.5',
+      'max-age="60"',
+      'max-age=-1',
+      'max-age=a',
+      'max-age',
+      'max-age=(60)',
+    ])
+      expect(directives({ 'cdn-cache-control': value, 'cache-control': 'max-age=60' }).maxAge).toBe(
+        0
+      )
+    expect(directives({ 'cdn-cache-control': 's-maxage=?1' }).sMaxAge).toBe(0)
+    expect(directives({ 'cdn-cache-control': 'max-age=060' }).maxAge).toBe(60)
+    expect(directives({ 'cdn-cache-control': 'max-age=999999999999999' }).maxAge).toBe(MAX_DELTA)
+  })
+
+  it('bad RFC 5861 windows are ignored; public/immutable need Boolean true', () => {
+    expect(
+      directives({ 'cdn-cache-control': 'stale-while-revalidate=1.5, stale-if-error=-1' })
+    ).toMatchObject({ staleWhileRevalidate: undefined, staleIfError: undefined })
+    expect(directives({ 'cdn-cache-control': 'public=?0, immutable=1' })).toMatchObject({
+      public: false,
+      immutable: false,
+    })
+    // Restrictive directives count whatever their value.
+    expect(directives({ 'cdn-cache-control': 'no-store=?0, must-revalidate=5' })).toMatchObject({
+      noStore: true,
+      mustRevalidate: true,
+    })
+  })
+
+  it('parameters are ignored; a repeated key takes its last value (RFC 8941)', () => {
+    expect(directives({ 'cdn-cache-control': 'max-age=60;no-store' })).toMatchObject({
+      maxAge: 60,
+      noStore: false,
+    })
+    expect(directives({ 'cdn-cache-control': 'max-age=60, max-age=5' }).maxAge).toBe(5)
+  })
+
+  it('an unknown directive alone is a valid field: Cache-Control is ignored (RFC 9213 §3.1)', () => {
+    expect(directives({ 'cache-control': 'no-store', 'cdn-cache-control': 'none' })).toMatchObject({
+      noStore: false,
+      targeted: 'cdn-cache-control',
+    })
+  })
+
+  it('Surrogate-Control restrictions still apply on top of a targeted field', () => {
+    expect(
+      directives({ 'cdn-cache-control': 'max-age=60', 'surrogate-control': 'no-store' }).noStore
+    ).toBe(true)
+  })
+
+  it('fast-check: any header value never throws, and an invalid field never counts', () => {
+    fc.assert(
+      fc.property(headerValue(60), (value) => {
+        const cc = directives({ 'cache-control': 'max-age=5', 'cdn-cache-control': value })
+        if (cc.targeted === undefined) expect(cc.maxAge).toBe(5)
+        else expect(cc.targeted).toBe('cdn-cache-control')
+      })
+    )
+  })
+
+  it('fast-check: an invalid targeted field never makes a private Cache-Control shareable', () => {
+    const junk = fc.oneof(
+      fc.constantFrom('max-age=60;no-store garbage', 'public,', 'Public', 'max-age=60 x', '"x"'),
+      headerValue(30).map((s) => `public, max-age=60 ${s}!`)
+    )
+    fc.assert(
+      fc.property(
+        junk,
+        fc.constantFrom('private', 'no-store', 'private max-age=60'),
+        (value, cc) => {
+          const read = directives({ 'cache-control': cc, 'cdn-cache-control': value })
+          expect(read.targeted).toBeUndefined()
+          expect(read.private || read.noStore).toBe(true)
+        }
+      )
+    )
   })
 })
 

@@ -334,10 +334,9 @@ describe('mergeNotModified (RFC 9111 §3.2, §4.3.4)', () => {
     ])
   })
 
-  it('keeps content-length, content-type, content-encoding and content-range from the stored copy', () => {
+  it('keeps content-length, content-encoding and content-range from the stored copy', () => {
     const stored: Array<[string, string]> = [
       ['content-length', '1234'],
-      ['content-type', 'application/json'],
       ['content-encoding', 'gzip'],
       ['content-range', 'bytes 0-9/10'],
     ]
@@ -345,7 +344,6 @@ describe('mergeNotModified (RFC 9111 §3.2, §4.3.4)', () => {
       stored,
       new Headers({
         'content-length': '0',
-        'content-type': 'text/html',
         'content-encoding': 'br',
         'content-range': 'bytes */10',
       })
@@ -353,10 +351,24 @@ describe('mergeNotModified (RFC 9111 §3.2, §4.3.4)', () => {
     expect(merged).toEqual(stored)
   })
 
-  it('does not add a content-length or content-type the stored copy lacked', () => {
+  it('updates content-type like any other field (RFC 9111 §3.2 lists only Content-Length)', () => {
+    const merged = mergeNotModified(
+      [
+        ['content-type', 'application/json'],
+        ['etag', '"v1"'],
+      ],
+      new Headers({ 'content-type': 'application/problem+json' })
+    )
+    expect(merged).toEqual([
+      ['etag', '"v1"'],
+      ['content-type', 'application/problem+json'],
+    ])
+  })
+
+  it('does not add a content-length or content-encoding the stored copy lacked', () => {
     const merged = mergeNotModified(
       [['etag', '"v1"']],
-      new Headers({ 'content-length': '0', 'content-type': 'text/plain' })
+      new Headers({ 'content-length': '0', 'content-encoding': 'gzip' })
     )
     expect(merged).toEqual([['etag', '"v1"']])
   })
@@ -502,6 +514,71 @@ describe('conditional evaluation: properties (fast-check)', () => {
         const validators = { etag: stored, lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' }
         expect(isNotModified(headers, validators)).toBe(false)
       })
+    )
+  })
+})
+
+describe('If-Modified-Since against a stored copy without Last-Modified (RFC 9111 §4.3.2)', () => {
+  const DATE = 'Sun, 06 Nov 1994 08:49:37 GMT'
+  const stored = (headers: Array<[string, string]>, storedAt?: number) => ({
+    status: 200,
+    etag: undefined,
+    lastModified: undefined,
+    headers,
+    storedAt,
+  })
+
+  it('compares with the stored Date', () => {
+    const entry = stored([['date', DATE]])
+    expect(answersNotModified(new Headers({ 'if-modified-since': DATE }), entry)).toBe(true)
+    expect(answersNotModified(new Headers({ 'if-modified-since': AFTER_LM }), entry)).toBe(true)
+    expect(answersNotModified(new Headers({ 'if-modified-since': BEFORE_LM }), entry)).toBe(false)
+  })
+
+  it('without Date, compares with the time the copy was received', () => {
+    const at = Date.parse(DATE)
+    expect(answersNotModified(new Headers({ 'if-modified-since': DATE }), stored([], at))).toBe(
+      true
+    )
+    expect(
+      answersNotModified(new Headers({ 'if-modified-since': BEFORE_LM }), stored([], at))
+    ).toBe(false)
+  })
+
+  it('Last-Modified, when present, is used rather than Date (even if unparseable)', () => {
+    const entry = { ...stored([['date', AFTER_LM]]), lastModified: 'nope' }
+    expect(answersNotModified(new Headers({ 'if-modified-since': AFTER_LM }), entry)).toBe(false)
+  })
+
+  it('If-None-Match still wins, and bare validators have no Date to fall back on', () => {
+    const entry = stored([['date', DATE]])
+    expect(
+      answersNotModified(
+        new Headers({ 'if-none-match': '"x"', 'if-modified-since': AFTER_LM }),
+        entry
+      )
+    ).toBe(false)
+    expect(
+      isNotModified(new Headers({ 'if-modified-since': AFTER_LM }), {
+        etag: undefined,
+        lastModified: undefined,
+      })
+    ).toBe(false)
+  })
+
+  it('fast-check: a 304 only when the client date is not before the stored Date', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4_000_000_000 }),
+        fc.integer({ min: 0, max: 4_000_000_000 }),
+        (storedSec, clientSec) => {
+          const entry = stored([['date', new Date(storedSec * 1000).toUTCString()]])
+          const request = new Headers({
+            'if-modified-since': new Date(clientSec * 1000).toUTCString(),
+          })
+          expect(answersNotModified(request, entry)).toBe(storedSec <= clientSec)
+        }
+      )
     )
   })
 })

@@ -1,5 +1,6 @@
+import fc from 'fast-check'
 import { describe, it, expect } from 'vitest'
-import { parseCacheControl } from '../../src/http/cache-control'
+import { parseCacheControl, responseDirectives } from '../../src/http/cache-control'
 import {
   correctedInitialAge,
   currentAge,
@@ -432,5 +433,125 @@ describe('parseHttpDate: calendar checks', () => {
 
   it('keeps a four-digit year below 100 literal', () => {
     expect(new Date(parseHttpDate('Sun, 06 Nov 0094 08:49:37 GMT')!).getUTCFullYear()).toBe(94)
+  })
+})
+
+describe('parseHttpDate: lenient on the case of names only (RFC 9110 §5.6.7)', () => {
+  const expected = Date.UTC(1994, 10, 6, 8, 49, 37)
+
+  it.each([
+    'sun, 06 nov 1994 08:49:37 gmt',
+    'SUN, 06 NOV 1994 08:49:37 GMT',
+    'Sun, 06 nOv 1994 08:49:37 Gmt',
+    'SUNDAY, 06-NOV-94 08:49:37 gmt',
+    'sun nov  6 08:49:37 1994',
+  ])('accepts %j', (value) => {
+    expect(parseHttpDate(value)).toBe(expected)
+  })
+
+  it('accepts a weekday that does not match the date (it is redundant)', () => {
+    expect(parseHttpDate('Mon, 06 Nov 1994 08:49:37 GMT')).toBe(expected)
+    expect(parseHttpDate('Friday, 06-Nov-94 08:49:37 GMT')).toBe(expected)
+  })
+
+  it.each([
+    'Sun, 06 Nov 1994 08:49:37 UTC',
+    'Sun, 6 Nov 1994 08:49:37 GMT',
+    'Sun 06 Nov 1994 08:49:37 GMT',
+    'Sun, 06 November 1994 08:49:37 GMT',
+    'Sun, 06 Nox 1994 08:49:37 GMT',
+    'Sunday, 06 Nov 1994 08:49:37 GMT',
+    'Sun, 06 Nov 1994 08:49:37 GMT+1',
+    'Sun, 06 Nov 1994 8:49:37 GMT',
+    'Sun, 06 Nov 1994 24:00:00 GMT',
+    'Xyz, 06 Nov 1994 08:49:37 GMT',
+    '1994-11-06T08:49:37Z',
+  ])('still rejects %j', (value) => {
+    expect(parseHttpDate(value)).toBeUndefined()
+  })
+
+  // Any instant Date can print, in seconds, from year 1000 to 9999.
+  const instant = fc
+    .integer({ min: Date.UTC(1000, 0, 1) / 1000, max: Date.UTC(9999, 11, 31) / 1000 })
+    .map((s) => s * 1000)
+
+  it('fast-check: round-trips toUTCString()', () => {
+    fc.assert(
+      fc.property(instant, (ms) => {
+        expect(parseHttpDate(new Date(ms).toUTCString())).toBe(ms)
+      })
+    )
+  })
+
+  it('fast-check: round-trips any case-mangled toUTCString()', () => {
+    fc.assert(
+      fc.property(
+        instant,
+        fc.array(fc.boolean(), { minLength: 29, maxLength: 29 }),
+        (ms, flips) => {
+          const mangled = [...new Date(ms).toUTCString()]
+            .map((ch, i) => (flips[i] ? ch.toUpperCase() : ch.toLowerCase()))
+            .join('')
+          expect(parseHttpDate(mangled)).toBe(ms)
+        }
+      )
+    )
+  })
+
+  it('fast-check: arbitrary text never throws and is a date only in one of the three forms', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (value) => {
+        const ms = parseHttpDate(value)
+        if (ms !== undefined) expect(value.trim()).toMatch(/GMT$|\d{4}$/i)
+      })
+    )
+  })
+})
+
+describe('Age and Expires read to the letter (RFC 9111 §5.1, §5.3)', () => {
+  it.each(['10;foo', '1.5', '-3', 'ten', '10 s'])('Age: %j is ignored', (age) => {
+    expect(correctedInitialAge(new Headers({ age }), NOW, NOW)).toBe(0)
+  })
+
+  it('Age: 060 is 60', () => {
+    expect(correctedInitialAge(new Headers({ age: '060' }), NOW, NOW)).toBe(60)
+  })
+
+  it.each(['0', '-1', 'never', 'Sun, 06 Nov 1994 08:49:37'])(
+    'an invalid Expires %j means already expired',
+    (expires) => {
+      expect(lifetime({ expires, date: httpDate(NOW) })).toEqual({ seconds: 0, source: 'expires' })
+    }
+  )
+
+  it('a lower-case Expires is a valid date', () => {
+    expect(
+      lifetime({ expires: httpDate(NOW + 60_000).toLowerCase(), date: httpDate(NOW) })
+    ).toEqual({ seconds: 60, source: 'expires' })
+  })
+
+  it('max-age=060 is 60, a quoted max-age is accepted, s-maxage wins, duplicates are stale', () => {
+    expect(lifetime({ 'cache-control': 'max-age=060' }).seconds).toBe(60)
+    expect(lifetime({ 'cache-control': 'max-age="60"' }).seconds).toBe(60)
+    expect(lifetime({ 'cache-control': 'max-age=10, s-maxage=90' })).toEqual({
+      seconds: 90,
+      source: 's-maxage',
+    })
+    expect(lifetime({ 'cache-control': 'max-age=60, max-age=60' }).seconds).toBe(0)
+  })
+})
+
+describe('freshnessLifetime under an RFC 9213 targeted field', () => {
+  it('ignores Expires (the targeted field replaces it): heuristic or nothing', () => {
+    const headers = new Headers({ expires: httpDate(NOW + 600_000), date: httpDate(NOW) })
+    const cc = responseDirectives(new Headers({ 'cdn-cache-control': 'public' }), [
+      'cdn-cache-control',
+    ])
+    expect(freshnessLifetime(200, headers, cc, HEURISTIC, NOW)).toEqual({
+      seconds: 0,
+      source: 'none',
+    })
+    headers.set('last-modified', httpDate(NOW - 1_000_000))
+    expect(freshnessLifetime(200, headers, cc, HEURISTIC, NOW).source).toBe('heuristic')
   })
 })

@@ -4,6 +4,7 @@ import { checkStorable, responseRefusesSharing } from '../../src/http/storabilit
 import type { NotStorableReason, Storability } from '../../src/http/storability'
 
 const FUTURE = new Date(Date.now() + 3_600_000).toUTCString()
+const TARGETED = ['cloudflare-cdn-cache-control', 'cdn-cache-control']
 const PAST = new Date(Date.now() - 3_600_000 * 24 * 10).toUTCString()
 
 interface Case {
@@ -28,7 +29,7 @@ function check({
     requestCacheControl: parseCacheControl(requestHeaders.get('cache-control')),
     status,
     responseHeaders,
-    cacheControl: responseDirectives(responseHeaders),
+    cacheControl: responseDirectives(responseHeaders, TARGETED),
     ttlOverride,
     keyHeaders,
   })
@@ -425,18 +426,42 @@ describe('malformed directives (the strictest reading wins)', () => {
     expect(check({ response, ttlOverride: true })).toEqual(not(reason))
   })
 
-  it('an unparseable Surrogate-Control or CDN-Cache-Control means not stored', () => {
-    for (const field of ['surrogate-control', 'cdn-cache-control']) {
-      const response = { 'cache-control': 'max-age=60', [field]: 'max-age=60 x' }
-      expect(check({ response })).toEqual(not('malformed-directives'))
-    }
+  it('an unparseable Surrogate-Control means not stored', () => {
+    const response = { 'cache-control': 'max-age=60', 'surrogate-control': 'max-age=60 x' }
+    expect(check({ response })).toEqual(not('malformed-directives'))
+  })
+
+  it('an invalid CDN-Cache-Control is ignored: Cache-Control decides (RFC 9213 §2.1)', () => {
+    const invalid = 'max-age=60;no-store garbage'
+    expect(
+      check({ response: { 'cache-control': 'max-age=60', 'cdn-cache-control': invalid } })
+    ).toEqual(STORABLE)
+    expect(
+      check({ response: { 'cache-control': 'private', 'cdn-cache-control': invalid } })
+    ).toEqual(not('private'))
+    expect(
+      check({ response: { 'cache-control': 'max-age=60 x', 'cdn-cache-control': invalid } })
+    ).toEqual(not('malformed-directives'))
+  })
+
+  it('a valid CDN-Cache-Control replaces Cache-Control and Expires (RFC 9213 §2.2)', () => {
+    expect(
+      check({ response: { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' } })
+    ).toEqual(STORABLE)
+    expect(
+      check({ response: { 'cache-control': 'max-age=60', 'cdn-cache-control': 'private' } })
+    ).toEqual(not('private'))
+    // Expires does not count as explicit freshness under a targeted field.
+    expect(check({ response: { expires: FUTURE, 'cdn-cache-control': 'public' } })).toEqual(
+      not('no-freshness')
+    )
   })
 })
 
 describe('responseRefusesSharing', () => {
   const refuses = (headers: Record<string, string>, status = 200) => {
     const h = new Headers(headers)
-    return responseRefusesSharing(status, h, responseDirectives(h))
+    return responseRefusesSharing(status, h, responseDirectives(h, TARGETED))
   }
 
   it('is true for what a shared copy must never become', () => {
