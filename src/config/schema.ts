@@ -231,6 +231,17 @@ export const l2Schema = z
         'Hard TTLs get up to this share added at random, so keys filled together do not expire ' +
           'together.'
       ),
+    maxTagMembers: z
+      .number()
+      .int()
+      .min(100)
+      .max(10_000_000)
+      .default(200_000)
+      .describe(
+        "Most entries one tag's index holds per region (a sorted set by expiry, trimmed on every " +
+          'write). Beyond it the soonest-expiring entries are deleted with their index members, so ' +
+          "no stored copy is ever out of its tag's reach."
+      ),
     keyPrefix: z
       .string()
       .max(64)

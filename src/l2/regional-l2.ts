@@ -7,6 +7,7 @@ import { DeadlineExceeded, EdgeCacheError } from '../lib/errors'
 import { log } from '../lib/log'
 import { withDeadline } from '../lib/with-deadline'
 import { base64ToBytes, bytesToBase64 } from './base64'
+import { FENCED_WRITE } from './fence'
 import type { BreakerState } from '../lib/circuit-breaker'
 import { RegionRouter, type RegionStatus } from './region-router'
 
@@ -63,8 +64,9 @@ const NO_EVENTS: L2Events = { failover() {}, degraded() {}, breaker() {}, read()
 
 /**
  * L2: one Upstash Redis per region behind a RegionRouter. Entries are the entry codec's bytes
- * (base64: the REST API carries JSON strings) with a hard TTL plus jitter; entries with tags are
- * added to one set per tag for purge by tag. Every call has a deadline; a failing region is failed
+ * (base64: the REST API carries JSON strings) with a hard TTL plus jitter, written by one fenced
+ * script (fence.ts: a purge newer than the fill's fetch refuses it) that also indexes the entry under
+ * its tags (a sorted set per tag, bounded). Every call has a deadline; a failing region is failed
  * over on reads and skipped on writes, and when all are down L2 is skipped: it only ever degrades.
  */
 export function createRegionalL2(
@@ -108,7 +110,7 @@ export function createRegionalL2(
   }
 
   const entryKey = (key: string) => `${config.keyPrefix}e:${key}`
-  const tagKey = (tag: string) => `${config.keyPrefix}t:${tag}`
+  const tagKey = (tag: string) => `${config.keyPrefix}tz:${tag}`
 
   /** Runs one call against one region within `ms`, feeding the router. */
   async function call<T>(
@@ -196,19 +198,26 @@ export function createRegionalL2(
     }
     const px = Math.ceil(ttlMs * (1 + config.ttlJitter * random()))
     const tags = record.kind === 'response' ? record.tags : []
+    // The instant the fill's origin fetch began: a purge made since then refuses the write (fence.ts).
+    const began = record.kind === 'response' ? record.storedAt - record.fetchMs : record.createdAt
     const value = bytesToBase64(encodeRecord(record))
-    await call(home, region, config.writeTimeoutMs, 'set', (redis) => {
-      const pipeline = redis.pipeline()
-      pipeline.set(entryKey(key), value, { px })
-      const seconds = Math.ceil(px / 1000)
-      for (const tag of tags) {
-        // A tag set outlives every entry in it: set a TTL when it has none, extend it when shorter.
-        pipeline.sadd(tagKey(tag), entryKey(key))
-        pipeline.expire(tagKey(tag), seconds, 'NX')
-        pipeline.expire(tagKey(tag), seconds, 'GT')
-      }
-      return pipeline.exec()
-    })
+    await call(home, region, config.writeTimeoutMs, 'set', (redis) =>
+      redis.eval<string[], number>(
+        FENCED_WRITE,
+        [entryKey(key)],
+        [
+          value,
+          String(px),
+          String(began),
+          config.keyPrefix,
+          key,
+          String(now),
+          String(config.maxTagMembers),
+          String(now + px),
+          ...tags,
+        ]
+      )
+    )
   }
 
   /** Deletes in every region (a purge must reach them all); throws naming the regions it missed. */

@@ -1,5 +1,6 @@
 import { exceedsKeyLimit, normalizePath, normalizeQuery } from '../cache/cache-key'
 import type { CacheEntry } from '../cache/entry'
+import type { TierStack } from '../cache/tier-stack'
 import { refreshEntry, type OriginExchange } from '../cache/entry-builder'
 import { lookupVariant, type Found } from '../cache/variant-store'
 import { askCoalescer } from '../coalesce/coalescer-client'
@@ -424,8 +425,12 @@ function respondToFill(
         )
         if (served) return served
       }
-      // The filler stored it in L2 (the Coalescer) or stores it here; the nearer tiers are ours.
-      context.waitUntil(store(cacheable, found, entry, entry.storedAt - entry.fetchMs, context))
+      // A Coalescer object's result is in L2 already (its leader wrote it once): this colo's tiers
+      // are ours to fill. Our own fetch goes to every tier.
+      const tiers = how.shared ? context.nearTiers : context.tiers
+      context.waitUntil(
+        store(cacheable, found, entry, entry.storedAt - entry.fetchMs, context, tiers)
+      )
       // The leader is answered as of the origin's response, like a direct fetch.
       const now = how.leader && fromOrigin ? entry.storedAt : Date.now()
       const ttl = remainingTtl(entry, now)
@@ -535,7 +540,10 @@ function serveRevalidated(
     !refused &&
     (!cacheable.authorised || shareableAcrossCredentials(mergedCc, merged)) &&
     cacheable.directives?.noStore !== true
-  if (stored) context.waitUntil(store(cacheable, found, refreshed, exchange.requestTime, context))
+  // The request that caused the revalidation writes L2; requests collapsed onto it, their colo only.
+  const tiers = collapsed ? context.nearTiers : context.tiers
+  if (stored)
+    context.waitUntil(store(cacheable, found, refreshed, exchange.requestTime, context, tiers))
   else if (refused && !cacheable.authorised) context.waitUntil(forget(cacheable, found, context))
   const status: CacheStatus = {
     fwd: forwardReason(cacheable, found, stale),
@@ -576,9 +584,10 @@ async function store(
   found: Found,
   entry: CacheEntry,
   requestTime: number,
-  context: RequestContext
+  context: RequestContext,
+  tiers: TierStack = context.tiers
 ): Promise<void> {
-  await storeFilled(context.tiers, {
+  await storeFilled(tiers, {
     config: context.config,
     route: cacheable.route,
     primary: cacheable.primary,

@@ -2,6 +2,7 @@ import type { Redis } from '@upstash/redis/cloudflare'
 import { decodeRecord, encodeRecord } from '../cache/entry-codec'
 import type { PurgeSettings } from '../config/schema'
 import { base64ToBytes, bytesToBase64 } from '../l2/base64'
+import { LUA_MARK_PURGE } from '../l2/fence'
 import type { RegionalL2 } from '../l2/regional-l2'
 import { softened, type PurgeRecord } from './view'
 
@@ -16,46 +17,99 @@ import { softened, type PurgeRecord } from './view'
 /** Glob-escapes a key prefix for SCAN MATCH (in Lua). */
 const LUA_ESCAPE = `local function escape(s) return (string.gsub(s, '([%*%?%[%]\\\\])', '\\\\%1')) end`
 
+/** Entries deleted (or SCAN slots visited) per script call: one batch blocks a region for a few ms. */
+export const PURGE_BATCH = 500
+
 /**
- * Records a purge and, when hard, applies it, atomically in one round trip.
+ * Lua: `step(rec, cursors)` deletes the next batch of a hard purge's tag members and prefix matches,
+ * at most PURGE_BATCH keys in all. `cursors` holds one SCAN cursor per prefix ('0' to start, 'done'
+ * when finished). Returns deleted, more ('1' while anything is left), then the cursors to go on from.
+ * Needs `p` (the key prefix) and `escape` in scope.
+ */
+const LUA_STEP = `
+local function step(rec, cursors)
+  local budget = ${PURGE_BATCH}
+  local deleted = 0
+  local more = '0'
+  for _, t in ipairs(rec.tags) do
+    local index = p .. 'tz:' .. t
+    if budget > 0 then
+      local members = redis.call('ZRANGE', index, 0, budget - 1)
+      if #members > 0 then
+        deleted = deleted + redis.call('DEL', unpack(members))
+        redis.call('ZREM', index, unpack(members))
+        budget = budget - #members
+      end
+    end
+    if redis.call('EXISTS', index) == 1 then more = '1' end
+  end
+  local after = {}
+  for i, pre in ipairs(rec.prefixes) do
+    local cursor = cursors[i] or '0'
+    if cursor ~= 'done' and budget > 0 then
+      local count = math.min(budget, ${PURGE_BATCH})
+      local page = redis.call('SCAN', cursor, 'MATCH', p .. 'e:' .. escape(pre) .. '*', 'COUNT', count)
+      budget = budget - count
+      if #page[2] > 0 then deleted = deleted + redis.call('DEL', unpack(page[2])) end
+      cursor = page[1] == '0' and 'done' or page[1]
+    end
+    if cursor ~= 'done' then more = '1' end
+    after[#after + 1] = cursor
+  end
+  return deleted, more, after
+end
+`
+
+/**
+ * Records a purge in one region's log, sets its fence markers (fence.ts) and, when hard, deletes its
+ * keys and the first batch of its tags' and prefixes' entries, atomically in one round trip; the rest
+ * goes in further batches (CONTINUE_PURGE). The applied marker is set once nothing is left.
  * KEYS[1] the log stream, KEYS[2] the applied marker
  * ARGV[1] the record (JSON)  ARGV[2] log cap (MAXLEN ~)  ARGV[3] key prefix
- * ARGV[4] horizon (s, TTL of the log and the marker)  ARGV[5] most keys a prefix SCAN visits
- * ARGV[6] '1': apply here (hard purge); '0': record only (a soft purge is applied by the Worker)
- * ARGV[7] '1': skip if the marker exists (a catch-up replay)
- * Returns { stream id or false, entries deleted }.
+ * ARGV[4] horizon (s, TTL of the log and the marker)
+ * ARGV[5] '1': apply here (hard purge); '0': record only (a soft purge is applied by the Worker)
+ * ARGV[6] '1': skip if the marker exists (a catch-up replay)
+ * Returns { stream id or false, entries deleted, '1' if more batches are due, cursors... }.
  */
 export const RECORD_PURGE = `${LUA_ESCAPE}
-if ARGV[7] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return {false, 0} end
+local p = ARGV[3]
+${LUA_MARK_PURGE}
+${LUA_STEP}
+if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return {false, 0, '0'} end
 local rec = cjson.decode(ARGV[1])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('PUBLISH', KEYS[1], ARGV[1])
+mark(tonumber(rec.at), rec.keys, rec.tags, rec.prefixes)
+if ARGV[5] ~= '1' then return {id, 0, '0'} end
 local deleted = 0
-if ARGV[6] ~= '1' then return {id, 0} end
-local p = ARGV[3]
-local function del(keys)
-  for i = 1, #keys, 500 do
-    deleted = deleted + redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
-  end
-end
 for _, k in ipairs(rec.keys) do deleted = deleted + redis.call('DEL', p .. 'e:' .. k) end
-for _, t in ipairs(rec.tags) do
-  del(redis.call('SMEMBERS', p .. 't:' .. t))
-  redis.call('DEL', p .. 't:' .. t)
-end
-local budget = tonumber(ARGV[5])
-for _, pre in ipairs(rec.prefixes) do
-  local cursor = '0'
-  repeat
-    local page = redis.call('SCAN', cursor, 'MATCH', p .. 'e:' .. escape(pre) .. '*', 'COUNT', 1000)
-    cursor = page[1]
-    budget = budget - 1000
-    del(page[2])
-  until cursor == '0' or budget <= 0
-end
-redis.call('SET', KEYS[2], id, 'EX', ARGV[4])
-return {id, deleted}
+local more, cursors
+local stepped
+stepped, more, cursors = step(rec, {})
+deleted = deleted + stepped
+if more == '0' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
+local out = {id, deleted, more}
+for _, c in ipairs(cursors) do out[#out + 1] = c end
+return out
+`
+
+/**
+ * The next batch of a hard purge (RECORD_PURGE's continuation). KEYS[1] the applied marker
+ * ARGV[1] the record  ARGV[2] key prefix  ARGV[3] horizon (s)  ARGV[4] the stream id  ARGV[5...]
+ * cursors. Returns { entries deleted, '1' if more batches are due, cursors... }.
+ */
+export const CONTINUE_PURGE = `${LUA_ESCAPE}
+local p = ARGV[2]
+${LUA_STEP}
+local rec = cjson.decode(ARGV[1])
+local cursors = {}
+for i = 5, #ARGV do cursors[#cursors + 1] = ARGV[i] end
+local deleted, more, after = step(rec, cursors)
+if more == '0' then redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3]) end
+local out = {deleted, more}
+for _, c in ipairs(after) do out[#out + 1] = c end
+return out
 `
 
 /**
@@ -81,7 +135,7 @@ for _, k in ipairs(rec.keys) do
   scan(p .. 'e:' .. escape(k) .. '\\n*')
 end
 for _, t in ipairs(rec.tags) do
-  for _, key in ipairs(redis.call('SMEMBERS', p .. 't:' .. t)) do found[#found + 1] = key end
+  for _, key in ipairs(redis.call('ZRANGE', p .. 'tz:' .. t, 0, -1)) do found[#found + 1] = key end
 end
 for _, pre in ipairs(rec.prefixes) do scan(p .. 'e:' .. escape(pre) .. '*') end
 return found
@@ -90,6 +144,16 @@ return found
 /** Rewrites entries in place, keeping their TTL; ARGV: key, value, key, value... (only existing keys). */
 const REWRITE = `for i = 1, #ARGV, 2 do redis.call('SET', ARGV[i], ARGV[i + 1], 'KEEPTTL', 'XX') end
 return #ARGV / 2`
+
+/** One batch's outcome: entries deleted, whether more are due, and the prefix SCAN cursors. */
+interface Batch {
+  readonly deleted: number
+  readonly more: boolean
+  readonly cursors: readonly string[]
+}
+
+/** Batches per purge and region at most: 10,000 × PURGE_BATCH keys (a bound, not a target). */
+const MAX_BATCHES = 10_000
 
 export interface RegionOutcome {
   readonly region: string
@@ -119,54 +183,92 @@ export class PurgeLog {
   /**
    * Records (and, when hard, applies) the purge in every region, breakers notwithstanding: a purge
    * is worth a call to a region that reads avoid (a region that is down fails fast, or within the
-   * write deadline). Soft purges' L2 rewrites are returned as `pending` work.
+   * write deadline). A region counts as reached once its log, fence markers and the purge's keys are
+   * done; the batches left of big tags and prefixes, and soft purges' L2 rewrites, are returned as
+   * `pending` work (the fences and every view already refuse what they will delete).
    */
   async publish(
     home: string,
     record: PurgeRecord
   ): Promise<{ outcomes: RegionOutcome[]; pending: Promise<unknown> }> {
-    const soft: Promise<unknown>[] = []
+    const later: Promise<unknown>[] = []
     const outcomes = await Promise.all(
       this.regions.map(async (region): Promise<RegionOutcome> => {
         try {
-          await this.#recordIn(home, region, record, false)
-          if (record.soft) soft.push(this.softApply(home, region, record).catch(() => {}))
+          const recorded = await this.#recordIn(home, region, record, false)
+          if (recorded.id && recorded.more)
+            later.push(this.#finish(home, region, record, recorded.id, recorded).catch(() => {}))
+          if (record.soft) later.push(this.softApply(home, region, record).catch(() => {}))
           return { region, ok: true }
         } catch (error) {
           return { region, ok: false, error: String(error) }
         }
       })
     )
-    return { outcomes, pending: Promise.all(soft) }
+    return { outcomes, pending: Promise.all(later) }
   }
 
   /** Catch-up: records and applies a purge in one region that missed it (a no-op if it has it). */
   async replay(home: string, region: string, record: PurgeRecord): Promise<void> {
-    const [id] = await this.#recordIn(home, region, record, true)
-    if (id && record.soft) await this.softApply(home, region, record)
+    const recorded = await this.#recordIn(home, region, record, true)
+    if (recorded.id && recorded.more)
+      await this.#finish(home, region, record, recorded.id, recorded)
+    if (recorded.id && record.soft) await this.softApply(home, region, record)
   }
 
-  #recordIn(
+  async #recordIn(
     home: string,
     region: string,
     record: PurgeRecord,
     replay: boolean
-  ): Promise<[string | false | null, number]> {
-    return this.l2.run(home, region, replay ? 'purge-replay' : 'purge', (redis) =>
-      redis.eval<string[], [string | false | null, number]>(
-        RECORD_PURGE,
-        [this.streamKey, this.appliedKey(record.id)],
-        [
-          JSON.stringify(record),
-          String(this.settings.maxLogEntries),
-          this.keyPrefix,
-          String(this.settings.horizonSeconds),
-          String(this.settings.maxScanKeys),
-          record.soft ? '0' : '1',
-          replay ? '1' : '0',
-        ]
-      )
+  ): Promise<Batch & { readonly id: string | undefined }> {
+    const [id, deleted, more, ...cursors] = await this.l2.run(
+      home,
+      region,
+      replay ? 'purge-replay' : 'purge',
+      (redis) =>
+        redis.eval<string[], [string | false | null, number, string, ...string[]]>(
+          RECORD_PURGE,
+          [this.streamKey, this.appliedKey(record.id)],
+          [
+            JSON.stringify(record),
+            String(this.settings.maxLogEntries),
+            this.keyPrefix,
+            String(this.settings.horizonSeconds),
+            record.soft ? '0' : '1',
+            replay ? '1' : '0',
+          ]
+        )
     )
+    return { id: id || undefined, deleted, more: more === '1', cursors }
+  }
+
+  /**
+   * The rest of a hard purge in one region, one bounded batch per call (PURGE_BATCH keys), until
+   * nothing is left; then the region's applied marker says so (GET /_cache/purge/:id).
+   */
+  async #finish(
+    home: string,
+    region: string,
+    record: PurgeRecord,
+    id: string,
+    first: Batch
+  ): Promise<number> {
+    const json = JSON.stringify(record)
+    let batch = first
+    let deleted = first.deleted
+    for (let calls = 0; batch.more && calls < MAX_BATCHES; calls++) {
+      const [count, more, ...cursors] = await this.l2.run(home, region, 'purge-batch', (redis) =>
+        redis.eval<string[], [number, string, ...string[]]>(
+          CONTINUE_PURGE,
+          [this.appliedKey(record.id)],
+          [json, this.keyPrefix, String(this.settings.horizonSeconds), id, ...batch.cursors]
+        )
+      )
+      batch = { deleted: count, more: more === '1', cursors }
+      deleted += count
+    }
+    return deleted
   }
 
   /** A soft purge in one region: each entry it matches rewritten stale (stale-if-error kept). */

@@ -11,6 +11,11 @@ export interface RequestContext {
   readonly config: Config
   /** memory → L1 → L2: read nearest first, written and purged everywhere. */
   readonly tiers: TierStack
+  /**
+   * This colo's tiers only (memory → L1): where a copy goes that a Coalescer object already wrote to
+   * L2, so that a fill is written to L2 once, by its leader, not again by every follower.
+   */
+  readonly nearTiers: TierStack
   /** Set when L2 is configured: where the client is and the regions behind it. */
   readonly l2: { readonly regional: RegionalL2; readonly location: ClientLocation } | undefined
   /** This colo's view of purges and near tiers, and the client's home region (purges start there). */
@@ -47,10 +52,21 @@ export function requestContext(
     retainStaleMs: config.retainStaleSeconds * 1000,
     guard: colo.purges.guard(near),
   })
+  let nearTiers: TierStack | undefined
   return {
     isolate,
     config,
     tiers,
+    // Built on first use: a hit never writes.
+    get nearTiers() {
+      return (nearTiers ??=
+        stack.length === near
+          ? tiers
+          : createTierStack(stack.slice(0, near), {
+              defer: waitUntil,
+              retainStaleMs: config.retainStaleSeconds * 1000,
+            }))
+    },
     l2: l2 && location && { regional: l2, location },
     purge: { scope: colo.purges, home: location?.home },
     waitUntil,

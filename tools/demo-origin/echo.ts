@@ -5,7 +5,7 @@ import type { DemoOriginState } from './state'
 /**
  * A test harness: reflects the request, sets response headers and status from the query (`h-<name>`
  * on every answer, `h2-<name>` from the path's second fetch on, `h304-<name>` on a 304 only;
- * `status2` from the second fetch on; `body-b64` replaces the echo with exactly those bytes).
+ * `status2` from the second fetch on; `delay=<ms>` answers late; `body-b64` replaces the echo with exactly those bytes).
  */
 export async function echo(request: Request, n: number, state: DemoOriginState): Promise<Response> {
   const url = new URL(request.url)
@@ -58,6 +58,9 @@ export async function echo(request: Request, n: number, state: DemoOriginState):
       return new Response(null, { status: 304, headers })
     }
   }
+  // delay=<ms> (at most 10 s): a slow answer for this request only (a fill racing a purge).
+  const delayMs = Math.min(10_000, Math.max(0, Number(url.searchParams.get('delay')) || 0))
+  if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
   const bodyLength = request.body ? (await request.arrayBuffer()).byteLength : 0
   // body-b64=<base64>: exactly these bytes (a gzip stream, an unknown coding) instead of the echo.
   const raw = url.searchParams.get('body-b64')
