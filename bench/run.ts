@@ -1,10 +1,13 @@
 /**
  * `npm run bench [-- scenario ...]`: runs the named scenarios (all by default) against Workers under
- * `wrangler dev` and an in-process demo origin; prints the set-up and one table per scenario, and
- * writes bench/results/latest.json. Figures are ratios within one run: the machine is shared.
+ * `wrangler dev` and an in-process demo origin; prints the set-up and one table per scenario, writes
+ * each scenario's report to docs/benchmarks/<scenario>.md (date, commit, command, set-up, tables, as
+ * printed: the docs link these, never copy from them) and everything to bench/results/latest.json.
+ * Figures are ratios within one run: the machine is shared.
  *
  * Env: BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (10),
- * BENCH_VERBOSE=1 (print the Workers' output).
+ * BENCH_VERBOSE=1 (print the Workers' output), BENCH_REPORT_DIR (docs/benchmarks; point trial runs
+ * elsewhere so a short run does not replace a published report).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -13,6 +16,7 @@ import { serveDemoOrigin } from '../tools/lib/origin-server'
 import { stopAll } from '../tools/lib/processes'
 import { DEFAULT_ADMIN_TOKEN } from '../tools/lib/stack'
 import { REPO_ROOT } from '../tools/lib/wrangler-dev'
+import { REPORT_DIR, benchCommand, commitOf, writeScenarioReport, type RunInfo } from './lib/report'
 import { formatTable } from './lib/table'
 import type { BenchContext, BenchSettings, ScenarioResult } from './lib/types'
 import { scenarios } from './scenarios'
@@ -52,7 +56,8 @@ function withDeadline<T>(name: string, timeoutMs: number, fn: () => Promise<T>):
 }
 
 async function main(): Promise<number> {
-  const names = process.argv.slice(2).filter((arg) => !arg.startsWith('-'))
+  const args = process.argv.slice(2)
+  const names = args.filter((arg) => !arg.startsWith('-'))
   const unknown = names.filter((name) => !scenarios.some((s) => s.name === name))
   if (unknown.length) {
     console.error(
@@ -81,16 +86,24 @@ async function main(): Promise<number> {
     ...settings,
     scenarios: selected.map((s) => s.name),
   }
-  console.log('# bench set-up')
-  console.log(
-    `cpu        ${setup.cpus} × ${setup.cpuModel} (load average ${setup.loadAverage.join(' ')})`
-  )
-  console.log(`runtime    node ${setup.node}, wrangler ${setup.wrangler}, workerd ${setup.workerd}`)
-  console.log(`load       autocannon ${setup.autocannon}, ${settings.connections} connections`)
-  console.log(
-    `trials     ${settings.rounds} rounds × ${settings.seconds} s (+${settings.warmupSeconds} s warm-up)`
-  )
-  console.log(`scenarios  ${setup.scenarios.join(', ')}`)
+  const setupLines = [
+    '# bench set-up',
+    `cpu        ${setup.cpus} × ${setup.cpuModel} (load average ${setup.loadAverage.join(' ')})`,
+    `runtime    node ${setup.node}, wrangler ${setup.wrangler}, workerd ${setup.workerd}`,
+    `load       autocannon ${setup.autocannon}, ${settings.connections} connections`,
+    `trials     ${settings.rounds} rounds × ${settings.seconds} s (+${settings.warmupSeconds} s warm-up)`,
+    `scenarios  ${setup.scenarios.join(', ')}`,
+  ]
+  for (const line of setupLines) console.log(line)
+  // The commit is read before anything runs: the reports name the code that was measured.
+  const info: RunInfo = {
+    command: benchCommand(args, process.env),
+    commit: await commitOf(REPO_ROOT),
+    setup: setupLines,
+  }
+  const reportDir = process.env.BENCH_REPORT_DIR
+    ? path.resolve(process.env.BENCH_REPORT_DIR)
+    : path.join(REPO_ROOT, REPORT_DIR)
 
   const origin = await serveDemoOrigin({ latencyMs: 200 })
   const results: { name: string; description: string; result: ScenarioResult }[] = []
@@ -99,18 +112,24 @@ async function main(): Promise<number> {
     for (const scenario of selected) {
       console.log(`\n## ${scenario.name}: ${scenario.description}`)
       const cleanups: (() => Promise<void> | void)[] = []
+      const log: string[] = []
       const ctx: BenchContext = {
         settings,
         origin,
         adminToken: process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN,
-        log: (message) => console.log(message),
+        log: (message) => {
+          log.push(message)
+          console.log(message)
+        },
         step: withDeadline,
         defer: (cleanup) => cleanups.push(cleanup),
       }
       let result: ScenarioResult
+      let aborted = false
       try {
         result = await scenario.run(ctx)
       } catch (error) {
+        aborted = true
         const message = (error as Error).message
         result = {
           title: scenario.name,
@@ -127,15 +146,37 @@ async function main(): Promise<number> {
         }
       }
       results.push({ name: scenario.name, description: scenario.description, result })
-      if (result.rows.length) console.log(`\n${formatTable(result.columns, result.rows)}`)
+      const table = result.rows.length ? formatTable(result.columns, result.rows) : null
+      if (table) console.log(`\n${table}`)
       for (const note of result.notes) console.log(`  ${note}`)
-      for (const failure of result.failures) {
-        // A failure can quote a whole request (a pipeline of scripts): keep the table readable.
-        console.log(
-          `  FAIL: ${failure.length > 600 ? `${failure.slice(0, 600)}… (${failure.length} chars)` : failure}`
-        )
-      }
+      // A failure can quote a whole request (a pipeline of scripts): keep the table readable.
+      const failures = result.failures.map((failure) =>
+        failure.length > 600 ? `${failure.slice(0, 600)}… (${failure.length} chars)` : failure
+      )
+      for (const failure of failures) console.log(`  FAIL: ${failure}`)
       failed ||= result.failures.length > 0
+      // An aborted scenario measured nothing: its published report stays as it was.
+      if (aborted) {
+        console.log(`  report not written: ${scenario.name} was aborted`)
+        continue
+      }
+      try {
+        const file = await writeScenarioReport(reportDir, info, {
+          name: scenario.name,
+          description: scenario.description,
+          title: result.title,
+          log,
+          table,
+          notes: result.notes,
+          failures,
+          finishedAt: new Date(),
+        })
+        console.log(`  report written to ${path.relative(process.cwd(), file)}`)
+      } catch (error) {
+        // The measurements are still printed above and in latest.json: go on with the next scenario.
+        console.error(`  report not written: ${(error as Error).message}`)
+        failed = true
+      }
     }
   } finally {
     await origin.close()
@@ -146,6 +187,8 @@ async function main(): Promise<number> {
   await mkdir(path.dirname(file), { recursive: true })
   const json = {
     finishedAt: new Date().toISOString(),
+    command: info.command,
+    commit: info.commit,
     setup,
     scenarios: results.map(({ name, description, result }) => ({
       name,

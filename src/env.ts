@@ -1,31 +1,13 @@
-import type { Coalescer } from '../durable-objects/coalescer'
-import type { RateLimiter } from '../durable-objects/rate-limiter'
-import type { Stats } from '../durable-objects/stats'
+/**
+ * The Worker's bindings. `npm run types` generates them into src/worker-configuration.d.ts (as
+ * `Cloudflare.Env`) from wrangler.toml (vars, Durable Objects) and .dev.vars.example (secrets);
+ * CI fails when that file is stale (`npm run types:check`). Values are validated at start-up by
+ * src/config/schema.ts, not trusted from this type.
+ *
+ * The generated type says every secret is a string; these may be unset (each turns a feature off),
+ * so the code sees them as optional. `Pick` fails to compile if one is no longer generated.
+ */
+type OptionalSecret = 'ADMIN_TOKEN' | 'METRICS_TOKEN' | 'L2_REGIONS' | 'SIMULATION'
 
-/** The Worker's bindings (wrangler.toml vars and secrets); validated by src/config/schema.ts. */
-export interface Env {
-  readonly ORIGIN_URL: string
-  readonly CACHE_CONFIG: unknown
-  /** Wrangler secret: bearer token of the /_cache admin API. */
-  readonly ADMIN_TOKEN?: string
-  /** One Durable Object per (rate-limit rule, identity). */
-  readonly RATE_LIMITER?: DurableObjectNamespace<RateLimiter>
-  /** Stampede protection: one Durable Object per key shard (per region or global). */
-  readonly COALESCER?: DurableObjectNamespace<Coalescer>
-  /** One global Durable Object summing every isolate's metrics. */
-  readonly STATS?: DurableObjectNamespace<Stats>
-  /** Wrangler secret (optional): a read-only token for /_cache/metrics and /_cache/stats. */
-  readonly METRICS_TOKEN?: string
-}
-
-type WorkerEnv = Env
-
-// `import { env } from 'cloudflare:workers'` (start-up validation, tests) sees the same bindings.
-declare global {
-  // Declaration merging with the runtime types requires the namespace form.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Cloudflare {
-    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-    interface Env extends WorkerEnv {}
-  }
-}
+export type Env = Omit<Cloudflare.Env, OptionalSecret> &
+  Partial<Pick<Cloudflare.Env, OptionalSecret>>
