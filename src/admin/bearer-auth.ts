@@ -25,6 +25,11 @@ export interface BearerOptions {
  * WWW-Authenticate) otherwise, 503 while none is configured. Every accepted token is compared each
  * time (constant time each), so timing tells neither which one matched nor whether one did. A
  * client out of its `admin.authFailures` budget gets 429 before any token is looked at.
+ *
+ * Not `hono/bearer-auth`: it answers a malformed header (`Bearer ` with nothing after it, a token
+ * outside RFC 6750's characters) with 400 instead of 401, stops at the first matching token (timing
+ * tells which one matched), has no place for the failure budget's slot and refund nor for the 503
+ * while no token is configured, and would need its `verifyToken` hook to do all of this anyway.
  */
 export function bearerAuth(options: BearerOptions): MiddlewareHandler<AppEnv> {
   return async function bearerAuthMiddleware(c, next) {

@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono'
+import { OpenAPIHono } from '@hono/zod-openapi'
+import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import { errorResponse } from '../http/error-response'
 import { DASHBOARD_ASSETS, DASHBOARD_CSP, DASHBOARD_PAGE } from '../metrics/dashboard/assets'
@@ -6,7 +7,9 @@ import { dashboardView } from '../metrics/dashboard-view'
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from '../metrics/exposition'
 import { mergeSeries } from '../metrics/series'
 import { batchSender, readStats } from '../metrics/stats-client'
+import { adminApi, documentRoute } from './api-description'
 import { metricsAuth } from './metrics-auth'
+import type { StatsResponse } from './response-schemas'
 
 const PAGE_HEADERS = {
   'content-security-policy': DASHBOARD_CSP,
@@ -46,10 +49,11 @@ function statsUnavailable(error?: unknown): Response {
  * the metrics token. `/_cache/dashboard` and its scripts and styles carry no data and are public:
  * the page asks for the token and sends it as a bearer header on every poll.
  */
-export function createObservabilityRoutes(): Hono<AppEnv> {
-  const routes = new Hono<AppEnv>()
+export function createObservabilityRoutes(): OpenAPIHono<AppEnv> {
+  const routes = new OpenAPIHono<AppEnv>()
 
-  routes.get('/metrics', metricsAuth(), async (c) => {
+  documentRoute(routes, adminApi.metrics)
+  routes.get(adminApi.metrics.getRoutingPath(), metricsAuth(), async (c) => {
     let snapshot
     try {
       snapshot = await deploymentStats(c, false)
@@ -63,7 +67,8 @@ export function createObservabilityRoutes(): Hono<AppEnv> {
     })
   })
 
-  routes.get('/stats', metricsAuth(), async (c) => {
+  documentRoute(routes, adminApi.stats)
+  routes.get(adminApi.stats.getRoutingPath(), metricsAuth(), async (c) => {
     let snapshot
     try {
       snapshot = await deploymentStats(c, true)
@@ -73,13 +78,16 @@ export function createObservabilityRoutes(): Hono<AppEnv> {
     if (!snapshot) return statsUnavailable()
     const regions = c.var.proxy.config.l2?.regions.map((region) => region.name)
     c.header('cache-control', 'no-store')
-    return c.json(dashboardView(snapshot, regions))
+    const view: StatsResponse = dashboardView(snapshot, regions)
+    return c.json(view)
   })
 
-  routes.get('/dashboard', (c) =>
+  documentRoute(routes, adminApi.dashboard)
+  routes.get(adminApi.dashboard.getRoutingPath(), (c) =>
     c.body(DASHBOARD_PAGE.body, 200, { ...PAGE_HEADERS, 'content-type': DASHBOARD_PAGE.type })
   )
-  routes.get('/dashboard/:asset', (c) => {
+  documentRoute(routes, adminApi.dashboardAsset)
+  routes.get(adminApi.dashboardAsset.getRoutingPath(), (c) => {
     const name = c.req.param('asset')
     const asset = Object.hasOwn(DASHBOARD_ASSETS, name) ? DASHBOARD_ASSETS[name] : undefined
     if (!asset) return errorResponse(404, 'not_found', `No dashboard asset ${c.req.path}.`)
