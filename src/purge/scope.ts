@@ -3,6 +3,8 @@ import type { CacheTier } from '../cache/tier'
 import type { ReadGuard } from '../cache/tier-stack'
 import type { PurgeSettings } from '../config/schema'
 import type { RegionRouter } from '../l2/region-router'
+import { z } from 'zod'
+import { log as logLine } from '../lib/log'
 import type { MetricsAccumulator } from '../metrics/accumulator'
 import type { PurgeLog, RegionOutcome } from './log'
 import { PurgeView, type PurgeRecord } from './view'
@@ -22,31 +24,82 @@ export interface Published {
   readonly pending: Promise<unknown>
 }
 
+/**
+ * A record as read from a log: anything else (a stray entry in a shared Redis, a half-written one) is
+ * skipped, and the records after it are still learned.
+ */
+const names = z.array(z.string()).max(100_000)
+const logRecordSchema = z.object({
+  id: z.string().min(1).max(200),
+  at: z.number().finite().nonnegative(),
+  keys: names,
+  tags: names,
+  prefixes: names,
+  soft: z.boolean(),
+})
+
+/** What the scope needs of the regions' logs (src/purge/log.ts; tests give a fake). */
+export type PurgeLogPort = Pick<PurgeLog, 'regions' | 'publish' | 'read' | 'replay' | 'status'>
+
+/** What the scope needs of the router: the nearest healthy region, and whether every region is down. */
+export type PurgeRouterPort = Pick<RegionRouter, 'readOrder' | 'allDown'>
+
 interface RegionCursor {
   /** Last stream id read from this region's log. */
   last: string | undefined
   polling: boolean
   startedAt: number
-  /** Ids read from this region's log: a record the others have and it lacks is replayed into it. */
-  readonly seen: Set<string>
-  /** Records made before this were checked against this region's log. */
-  checkedUntil: number
+  /** When the last complete read of its log started (0: never). */
+  readAt: number
+  /**
+   * When its current run of reads began: the first read after a failure or a silence. A region that
+   * kept answering this view is taken to have kept receiving purges, so its log holds every purge
+   * made since then; what it lacks from before, only the other regions' logs can tell.
+   */
+  runSince: number
+  /** Its last read failed: its log may now lack purges (they were recorded elsewhere). */
+  failing: boolean
+  /**
+   * Records this view holds that the region's log has not shown: replayed into it once overdue.
+   * `sure`: its write there failed (this colo's own purge), so it is overdue at once.
+   */
+  readonly pending: Map<string, { readonly record: PurgeRecord; readonly sure: boolean }>
+  /** Overdue records are left to replay (the per-poll cap, or a replay failed). */
+  behind: boolean
 }
 
 /** Replays into a lagging region per poll, at most: catch-up is spread, never a burst. */
 const MAX_REPLAYS_PER_POLL = 16
 /** The other regions' logs are read this many times less often than the nearest one's. */
 const FAR_POLL_FACTOR = 10
-/** The newest records looked at per poll and region. */
+/** The pending records looked at per poll and region (the oldest, the ones overdue, come first). */
 const MAX_REPLAY_SCAN = 256
-/** A record is only "missing" from a region whose log was read this long after the record. */
+/**
+ * A record is only "missing" from a region whose log was read this long after the record (its write
+ * there may still be on its way), unless the region is known to have missed it: its write failed, or
+ * the region was failing when the view learned it.
+ */
 const REPLAY_GRACE_MS = 2000
+/**
+ * Reads of one log further apart than this many poll intervals break its run: the view was not
+ * watching, the region may have been cut off and missed purges in between, so it no longer vouches
+ * for them alone.
+ */
+const CONTINUITY_POLLS = 3
+/** Records read per page: a full page means more to read before the view is caught up. */
+const PAGE = 1000
 
 /**
  * Purges as one colo (one isolate's share of it) sees them: its PurgeView, fed by this colo's own
  * purges at once and by every region's log, polled off the hot path; and the read guard the tier
  * stack applies to every copy. Without L2 there is no log: the view holds this isolate's purges only
  * (tags and prefixes then reach this colo's memory and L1, as URL purges always did).
+ *
+ * Freshness (`view.freshAt`: the view holds every purge made before it) comes only from logs that
+ * can vouch for it: every reachable region's log read after an instant, or one region read again and
+ * again, without a failure or a silence, since an instant the view was already fresh at. A region
+ * that failed a read (cut off: purges went to the others only) vouches again only once the others
+ * were read after it came back; a region's log that lacks what the others hold gets it replayed.
  */
 export class PurgeScope {
   readonly view: PurgeView
@@ -56,8 +109,8 @@ export class PurgeScope {
     private readonly settings: PurgeSettings,
     /** This colo's memory tier and L1: what a purge here deletes at once. */
     readonly near: readonly CacheTier[],
-    readonly log: PurgeLog | undefined,
-    private readonly router: RegionRouter | undefined,
+    readonly log: PurgeLogPort | undefined,
+    private readonly router: PurgeRouterPort | undefined,
     /** Where refusals, stale views and replays are counted (the isolate's metrics). */
     private readonly metrics?: Pick<MetricsAccumulator, 'increment'>
   ) {
@@ -114,6 +167,8 @@ export class PurgeScope {
     if (this.log === undefined || home === undefined)
       return { record, outcomes: [], pending: Promise.resolve() }
     const { outcomes, pending } = await this.log.publish(home, record)
+    // A region that missed it gets it replayed once it answers again (the others have it).
+    for (const outcome of outcomes) if (!outcome.ok) this.#expect(record, [outcome.region], true)
     return { record, outcomes, pending }
   }
 
@@ -123,18 +178,18 @@ export class PurgeScope {
     if (log === undefined) return undefined
     const due: Promise<unknown>[] = []
     // The nearest healthy region at the poll interval (its log has every purge made while it was
-    // up); the others less often, to merge what it missed and to catch it up.
+    // up); the others less often, to merge what it missed and to catch it up. When the nearest
+    // cannot vouch for the view (new, idle, just failed over), every log at once: the view is only
+    // fresh again once all have answered. A failing or lagging region is tried at the poll interval
+    // too, so it is heard, and caught up, as soon as it is back.
     const nearest = this.router?.readOrder(home, now)[0]
+    const everyone = nearest === undefined || !this.#vouches(this.#cursor(nearest), now)
     for (const region of log.regions) {
-      const interval =
-        region === nearest
-          ? this.settings.pollIntervalMs
-          : this.settings.pollIntervalMs * FAR_POLL_FACTOR
-      let cursor = this.#cursors.get(region)
-      if (cursor === undefined) {
-        cursor = { last: undefined, polling: false, startedAt: 0, seen: new Set(), checkedUntil: 0 }
-        this.#cursors.set(region, cursor)
-      }
+      const cursor = this.#cursor(region)
+      const near = everyone || region === nearest || cursor.failing || cursor.behind
+      const interval = near
+        ? this.settings.pollIntervalMs
+        : this.settings.pollIntervalMs * FAR_POLL_FACTOR
       // Breakers notwithstanding: a poll is off the hot path, and a region back up should be heard
       // (a success closes its breaker) before a read would try it.
       if (cursor.polling || now - cursor.startedAt < interval) continue
@@ -145,8 +200,51 @@ export class PurgeScope {
     return due.length > 0 ? Promise.all(due) : undefined
   }
 
+  #cursor(region: string): RegionCursor {
+    let cursor = this.#cursors.get(region)
+    if (cursor === undefined) {
+      cursor = {
+        last: undefined,
+        polling: false,
+        startedAt: 0,
+        readAt: 0,
+        runSince: 0,
+        failing: false,
+        pending: new Map(),
+        behind: false,
+      }
+      this.#cursors.set(region, cursor)
+    }
+    return cursor
+  }
+
+  /** Whether a read of this region's log started at `now` would keep the view fresh on its own. */
+  #vouches(cursor: RegionCursor, now: number): boolean {
+    return (
+      !cursor.failing &&
+      cursor.readAt > 0 &&
+      now - cursor.readAt <= CONTINUITY_POLLS * this.settings.pollIntervalMs &&
+      cursor.runSince <= this.view.freshAt
+    )
+  }
+
+  /** `record` is known here: each of `regions` must show it in its log, or get it replayed. */
+  #expect(record: PurgeRecord, regions: readonly string[], sure: boolean): void {
+    for (const region of regions) {
+      const cursor = this.#cursor(region)
+      const { pending } = cursor
+      pending.set(record.id, { record, sure: sure || cursor.failing })
+      // Known to be missing: read (and caught up) at the poll interval, not the far one.
+      if (sure) cursor.behind = true
+      // Bounded like the view: the oldest goes first (another colo's poller replays it).
+      if (pending.size > this.settings.maxLogEntries) {
+        pending.delete(pending.keys().next().value!)
+      }
+    }
+  }
+
   async #read(
-    log: PurgeLog,
+    log: PurgeLogPort,
     home: string,
     region: string,
     cursor: RegionCursor,
@@ -154,48 +252,111 @@ export class PurgeScope {
   ): Promise<void> {
     let page
     try {
-      page = await log.read(home, region, cursor.last)
+      page = await log.read(home, region, cursor.last, PAGE)
     } catch {
-      return // The region's breaker counted it; the others keep the view fresh.
+      // The region's breaker counted it. Its log may now miss purges: it vouches for nothing until
+      // it answers again and the others were read after that (#refresh).
+      cursor.failing = true
+      // The others may vouch without it now (a purge recorded only there waits until it answers).
+      this.#refresh()
+      return
     }
     cursor.last = page.last
-    for (const record of page.records) {
-      cursor.seen.add(record.id)
-      this.view.add(record)
+    const others = this.log!.regions.filter((other) => other !== region)
+    for (const raw of page.records) {
+      const parsed = logRecordSchema.safeParse(raw)
+      if (!parsed.success) {
+        const why = parsed.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`)
+        logLine.warn('purge_log_record_skipped', { region, error: why.join('; ') })
+        continue
+      }
+      const record: PurgeRecord = parsed.data
+      cursor.pending.delete(record.id)
+      if (this.view.add(record)) this.#expect(record, others, false)
     }
-    if (page.records.length >= 1000) {
+    if (page.records.length >= PAGE) {
       // More to read: the view is not caught up with this region yet; the next request polls again.
       cursor.startedAt = 0
       return
     }
-    if (started > this.view.freshAt) this.view.freshAt = started
-    await this.#replayMissing(log, home, region, cursor, started)
+    const continuous =
+      !cursor.failing &&
+      cursor.readAt > 0 &&
+      started - cursor.readAt <= CONTINUITY_POLLS * this.settings.pollIntervalMs
+    if (!continuous) cursor.runSince = started
+    cursor.failing = false
+    cursor.readAt = Math.max(cursor.readAt, started)
+    this.#refresh()
+    await this.#catchUp(log, home, region, cursor, started)
   }
 
-  /** A region that was down during purges gets them from the view (which other regions' logs fed). */
-  async #replayMissing(
-    log: PurgeLog,
+  /**
+   * Moves `view.freshAt` as far as the logs read vouch for: every reachable region read after an
+   * instant (a purge is recorded in at least one region before the API answers; one recorded only in
+   * a region that is failing now waits until it answers), then each region's unbroken run of reads
+   * that began while the view was already fresh.
+   */
+  #refresh(): void {
+    const cursors = this.log!.regions.map((region) => this.#cursor(region))
+    const reachable = cursors.filter((cursor) => !cursor.failing)
+    let fresh = this.view.freshAt
+    if (reachable.length > 0 && reachable.every((cursor) => cursor.readAt > 0)) {
+      fresh = Math.max(fresh, Math.min(...reachable.map((cursor) => cursor.readAt)))
+    }
+    for (let moved = true; moved;) {
+      moved = false
+      for (const cursor of reachable) {
+        if (cursor.runSince > 0 && cursor.runSince <= fresh && cursor.readAt > fresh) {
+          fresh = cursor.readAt
+          moved = true
+        }
+      }
+    }
+    this.view.freshAt = fresh
+  }
+
+  /**
+   * Catch-up: replays into `region` the records the view holds and its log, read at `started`, still
+   * lacks after the grace (a few per poll; the region's own script skips one it has applied). A
+   * replay that fails is tried again at the next poll.
+   */
+  async #catchUp(
+    log: PurgeLogPort,
     home: string,
     region: string,
     cursor: RegionCursor,
     started: number
   ): Promise<void> {
-    if (cursor.seen.size > 2 * this.settings.maxLogEntries) cursor.seen.clear()
-    // Only records not checked for this region yet (newest last, roughly): a few per poll, not all.
     const due = started - REPLAY_GRACE_MS
-    const records = this.view.records()
+    const horizon = Date.now() - this.settings.horizonSeconds * 1000
     let replays = 0
-    const oldest = Math.max(0, records.length - MAX_REPLAY_SCAN)
-    for (let i = records.length - 1; i >= oldest && replays < MAX_REPLAYS_PER_POLL; i--) {
-      const record = records[i]!
-      if (record.at < cursor.checkedUntil - REPLAY_GRACE_MS) continue
-      if (record.at >= due || cursor.seen.has(record.id)) continue
-      cursor.seen.add(record.id)
+    let scanned = 0
+    cursor.behind = false
+    for (const [id, { record, sure }] of cursor.pending) {
+      if (++scanned > MAX_REPLAY_SCAN) break
+      if (record.at < horizon) {
+        cursor.pending.delete(id)
+        continue
+      }
+      if (record.at >= (sure ? started : due)) {
+        // Published while this read was on its way: due at the next one, at the poll interval.
+        if (sure) cursor.behind = true
+        continue
+      }
+      if (replays >= MAX_REPLAYS_PER_POLL) {
+        cursor.behind = true
+        break
+      }
       replays++
-      await log.replay(home, region, record).catch(() => {})
+      try {
+        await log.replay(home, region, record)
+      } catch {
+        cursor.behind = true
+        break // It failed again: the next poll retries.
+      }
+      cursor.pending.delete(id)
       this.metrics?.increment('purge_replays_total')
     }
-    if (replays < MAX_REPLAYS_PER_POLL) cursor.checkedUntil = due
   }
 
   /** Whether this colo's memory or L1 holds a copy at `key` (the purge API reports it). */

@@ -59,7 +59,11 @@ export class PurgeView {
   #prefixLengths: number[] = []
   /** Copies stamped before this are unknown to the view. */
   floor: number
-  /** When the view last heard from a purge log (its age is compared with the bound). */
+  /**
+   * The view holds every purge made before this, as far as the logs it read vouch for (PurgeScope
+   * sets it; its age is compared with the bound). Not merely the last log heard from: a log that
+   * missed purges (its region was cut off) vouches for nothing until the others were read after it.
+   */
   freshAt = 0
 
   constructor(

@@ -3,6 +3,7 @@
  * latency matrix, stop/start/crash, and the control API, spoken to with the official client.
  */
 import { Redis } from '@upstash/redis'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { pingRedis } from '../../tools/lib/redis-server'
 import { startRegions, type Regions, type RegionStatus } from '../../tools/regions'
@@ -181,6 +182,42 @@ describe('regions', () => {
       expect(region).toMatchObject({ up: true, fault: {}, stats: { requests: {}, errors: 0 } })
     }
     expect(await eu.ping()).toBe('PONG')
+  })
+
+  it('partition: requests fail (503) while redis-server keeps its data; heal and reset bring it back as it was', async () => {
+    const ap = client('ap-south', 'eu-west')
+    await ap.set('kept', 'before')
+    await control('POST', '/regions/ap-south/fault', '{"extraLatencyMs":5}')
+    const cut = await control('POST', '/regions/ap-south/partition')
+    expect(cut).toMatchObject({
+      status: 200,
+      json: { up: true, partitioned: true, fault: { down: true, extraLatencyMs: 5 } },
+    })
+    await expect(ap.get('kept')).rejects.toThrow(/service unavailable/)
+    await expect(ap.set('kept', 'during')).rejects.toThrow(/service unavailable/)
+    // The data is still there, read straight from its redis-server.
+    const direct = createClient({ url: (await regionStatus('ap-south')).redisUrl })
+    await direct.connect()
+    try {
+      expect(await direct.get('kept')).toBe('before')
+    } finally {
+      await direct.quit()
+    }
+    const healed = await control('POST', '/regions/ap-south/heal')
+    // Only the partition ends: the other fault stays.
+    expect(healed).toMatchObject({
+      status: 200,
+      json: { partitioned: false, fault: { extraLatencyMs: 5 } },
+    })
+    expect((healed.json as RegionStatus).fault.down).toBeUndefined()
+    expect(await ap.get('kept')).toBe('before')
+    await control('POST', '/regions/ap-south/partition')
+    await regions.reset()
+    expect(await regionStatus('ap-south')).toMatchObject({ partitioned: false, fault: {} })
+    expect(await ap.get('kept')).toBe('before')
+    for (const path of ['/regions/mars/partition', '/regions/mars/heal']) {
+      expect((await control('POST', path)).status, path).toBe(404)
+    }
   })
 
   it('control API validation: 400 for bad faults, 404 for unknown regions and paths', async () => {

@@ -7,7 +7,15 @@
  *   POST /regions/:name/start       both back on the same ports, empty
  *   POST /regions/:name/kill-redis  only its redis-server dies: the endpoint answers 503
  *   POST /regions/:name/fault       {"down"?, "extraLatencyMs"?, "errorRate"?} replaces the fault
- *   POST /regions/reset             every region up, faults cleared, counters zeroed
+ *   POST /regions/:name/partition   cut off, data kept: every request answers 503 (fault `down`)
+ *                                   while its redis-server keeps running with everything it holds
+ *   POST /regions/:name/heal        the partition ends (other faults stay): the same data is back
+ *   POST /regions/reset             every region up, faults cleared, counters zeroed (a partitioned
+ *                                   region heals with its data; a stopped one starts empty)
+ *
+ * A partition is not an outage: `stop` and `kill-redis` lose the region's data, so a region that
+ * missed purges comes back empty and cannot serve what they removed. A partitioned region comes back
+ * with its log and its L2 as they were when it was cut off, which is what catch-up must repair.
  */
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
@@ -65,6 +73,17 @@ export function createControlApp(target: ControlTarget): Hono {
   app.post('/regions/:name/kill-redis', async (c) => {
     const found = region(c.req.param('name'))
     await found.killRedis()
+    return c.json(found.status())
+  })
+  app.post('/regions/:name/partition', (c) => {
+    const found = region(c.req.param('name'))
+    found.setFault({ ...found.status().fault, down: true })
+    return c.json(found.status())
+  })
+  app.post('/regions/:name/heal', (c) => {
+    const found = region(c.req.param('name'))
+    const { down: _down, ...rest } = found.status().fault
+    found.setFault(rest)
     return c.json(found.status())
   })
   app.post('/regions/:name/fault', async (c) => {

@@ -18,6 +18,8 @@ export interface RegionStatus {
   redisUrl: string
   /** Listening, and its redis-server is running. */
   up: boolean
+  /** Cut off (fault `down`): every request answers 503, its redis-server keeps its data. */
+  partitioned: boolean
   fault: Fault
   /** One-way delay (ms) from each client region to this one. */
   latencyMs: Record<string, number>
@@ -131,6 +133,7 @@ export async function startSimulatedRegion(options: RegionOptions): Promise<Simu
       url,
       redisUrl,
       up: isUp(),
+      partitioned: fault.down === true,
       fault: { ...fault },
       latencyMs,
       stats: stats(),

@@ -23,6 +23,7 @@ export function regionExamples(regions: Regions, indent = '  '): string {
     `curl -s ${c}/regions                     # up/down, faults, latency, requests per client region`,
     `curl -s -X POST ${c}/regions/${second!.name}/stop      # kill its redis-server and endpoint`,
     `curl -s -X POST ${c}/regions/${second!.name}/start`,
+    `curl -s -X POST ${c}/regions/${second!.name}/partition # cut off (503), data kept; /heal ends it`,
     `curl -s -X POST -H 'content-type: application/json' -d '{"extraLatencyMs":300}' \\\n${indent}  ${c}/regions/${first!.name}/fault`,
     `curl -s -X POST ${c}/regions/reset               # all up, no faults, counters zeroed`,
     `curl -s -H 'Authorization: Bearer ${first!.token}' -d '["SET","k","v"]' \\\n${indent}  ${first!.url}/from/${second!.name}   # as a client in ${second!.name}`,
