@@ -37,6 +37,12 @@ export interface ReadGuard {
   readonly near: number
   trustNear(): boolean
   check(key: string, record: StoredRecord, near: boolean): StoredRecord | undefined
+  /**
+   * While the near tiers are not trusted, the view is catching up (this request's poll): a far copy
+   * waits for that (within a deadline) before `check`, so a region that missed a purge while nobody
+   * was looking cannot hand its old copy to the first request after the quiet spell.
+   */
+  settle?(): Promise<void>
 }
 
 export interface TierStackOptions {
@@ -65,7 +71,8 @@ export function createTierStack(
     name,
     async read(key) {
       // A purge view older than its bound makes the near tiers unknown: the read starts further out.
-      const first = guard && !guard.trustNear() ? Math.min(guard.near, tiers.length - 1) : 0
+      const untrusted = guard !== undefined && !guard.trustNear()
+      const first = untrusted ? Math.min(guard.near, tiers.length - 1) : 0
       for (let i = first; i < tiers.length; i++) {
         const tier = tiers[i]!
         let hit: TierHit | undefined
@@ -82,6 +89,7 @@ export function createTierStack(
         if (hit === undefined) continue
         if (guard) {
           const near = i < guard.near
+          if (untrusted && !near) await guard.settle?.()
           const allowed = guard.check(key, hit.record, near)
           if (allowed === undefined) {
             if (near) {

@@ -5,6 +5,7 @@ import type { PurgeSettings } from '../config/schema'
 import type { RegionRouter } from '../l2/region-router'
 import { z } from 'zod'
 import { log as logLine } from '../lib/log'
+import { withDeadline } from '../lib/with-deadline'
 import type { MetricsAccumulator } from '../metrics/accumulator'
 import type { PurgeLog, RegionOutcome } from './log'
 import { PurgeView, type PurgeRecord } from './view'
@@ -48,6 +49,8 @@ interface RegionCursor {
   /** Last stream id read from this region's log. */
   last: string | undefined
   polling: boolean
+  /** The read of this region's log in flight, if any (far copies may wait for it). */
+  reading?: Promise<unknown>
   startedAt: number
   /** When the last complete read of its log started (0: never). */
   readAt: number
@@ -121,10 +124,19 @@ export class PurgeScope {
     if (log === undefined) this.view.freshAt = Number.POSITIVE_INFINITY
   }
 
-  /** The guard for a tier stack whose first `near` tiers are this colo's. */
-  guard(near: number): ReadGuard {
+  /**
+   * The guard for a tier stack whose first `near` tiers are this colo's. While the view is not
+   * trusted, a far copy waits (at most `waitMs`) for the log reads in flight before it is checked.
+   */
+  guard(near: number, waitMs = 0): ReadGuard {
     return {
       near,
+      // Every log read in flight (this request's poll, or one an earlier request started).
+      settle: async () => {
+        const reads = [...this.#cursors.values()].flatMap((cursor) => cursor.reading ?? [])
+        if (reads.length === 0 || waitMs <= 0) return
+        await withDeadline(Promise.all(reads), waitMs, 'purge view catch-up').catch(() => {})
+      },
       trustNear: () => this.trustNear(Date.now()),
       check: (key: string, record: StoredRecord, isNear: boolean) => {
         const verdict = this.view.check(key, record, isNear)
@@ -195,7 +207,12 @@ export class PurgeScope {
       if (cursor.polling || now - cursor.startedAt < interval) continue
       cursor.polling = true
       cursor.startedAt = now
-      due.push(this.#read(log, home, region, cursor, now).finally(() => (cursor.polling = false)))
+      const reading = this.#read(log, home, region, cursor, now).finally(() => {
+        cursor.polling = false
+        cursor.reading = undefined
+      })
+      cursor.reading = reading
+      due.push(reading)
     }
     return due.length > 0 ? Promise.all(due) : undefined
   }

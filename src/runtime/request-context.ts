@@ -50,7 +50,8 @@ export function requestContext(
   const tiers = createTierStack(stack, {
     defer: waitUntil,
     retainStaleMs: config.retainStaleSeconds * 1000,
-    guard: colo.purges.guard(near),
+    // An L2 copy read while the view is catching up waits for its log reads, at most a read deadline.
+    guard: colo.purges.guard(near, config.l2?.readDeadlineMs ?? 0),
   })
   let nearTiers: TierStack | undefined
   return {

@@ -34,6 +34,7 @@ const BY_TAG = [cacheable('tag', 1, TAG), cacheable('tag', 2, TAG)]
 const KEPT = cacheable('keep', 1, `kept-${run}`)
 const PURGED = [BY_URL, ...BY_TAG]
 const SHORT = cacheable('short', 1, `short-${run}`)
+const QUIET = cacheable('quiet', 1, `quiet-${run}`)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -242,6 +243,27 @@ describe('purges through a partition (e2e)', () => {
     expect(left.filter((id) => old.has(id))).toEqual([])
     await traffic.stop()
     traffic = undefined
+  }, 120_000)
+
+  it('after a partition that healed while nothing ran, the first request of a colo homed there gets no purged copy', async () => {
+    const old = new Set<string>()
+    await until(`${QUIET} cached in every colo`, async () => {
+      const answers = await Promise.all(COLOS.map((colo) => getAt(QUIET, colo)))
+      for (const answer of answers) old.add(copyId(answer.body))
+      return answers.every((answer) => /; hit;/.test(answer.cacheStatus)) ? true : undefined
+    })
+    expect(await control(`/regions/${CUT}/partition`)).toMatchObject({ partitioned: true })
+    const purged = await purge({ urls: [QUIET] })
+    expect(purged.regions.missed.map((missed) => missed.region)).toEqual([CUT])
+    expect(await control(`/regions/${CUT}/heal`)).toMatchObject({ partitioned: false })
+    // Nothing runs: no colo polls, no replay reaches ap-south, whose L2 still holds the old copy.
+    await sleep(BOUND_MS + 1000)
+    // The first requests after the quiet spell, from the colos homed on the region that missed it.
+    for (const colo of ['SIN', 'BOM']) {
+      const answer = await getAt(QUIET, colo)
+      expect(answer.status).toBe(200)
+      expect(old.has(copyId(answer.body)), `${colo}: ${answer.cacheStatus}`).toBe(false)
+    }
   }, 120_000)
 
   it('the regions API refuses to partition or heal an unknown region (404, nothing changed)', async () => {
