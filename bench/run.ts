@@ -17,6 +17,7 @@ import { stopAll } from '../tools/lib/processes'
 import { DEFAULT_ADMIN_TOKEN } from '../tools/lib/stack'
 import { REPO_ROOT } from '../tools/lib/wrangler-dev'
 import { REPORT_DIR, benchCommand, commitOf, writeScenarioReport, type RunInfo } from './lib/report'
+import { createProgress } from '../tools/lib/progress'
 import { formatTable } from './lib/table'
 import type { BenchContext, BenchSettings, ScenarioResult } from './lib/types'
 import { scenarios } from './scenarios'
@@ -105,6 +106,11 @@ async function main(): Promise<number> {
     ? path.resolve(process.env.BENCH_REPORT_DIR)
     : path.join(REPO_ROOT, REPORT_DIR)
 
+  const progress = await createProgress({
+    scenarios: selected.map((scenario) => scenario.name),
+    file: path.join(REPO_ROOT, 'bench', 'results', 'durations.json'),
+    settings: `rounds=${settings.rounds} seconds=${settings.seconds} warmup=${settings.warmupSeconds} connections=${settings.connections}`,
+  })
   const origin = await serveDemoOrigin({ latencyMs: 200 })
   const results: { name: string; description: string; result: ScenarioResult }[] = []
   let failed = false
@@ -119,9 +125,12 @@ async function main(): Promise<number> {
         adminToken: process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN,
         log: (message) => {
           log.push(message)
-          console.log(message)
+          progress.print(message)
         },
-        step: withDeadline,
+        step: (name, timeoutMs, fn) => {
+          const done = progress.step(scenario.name, name)
+          return withDeadline(name, timeoutMs, fn).finally(done)
+        },
         defer: (cleanup) => cleanups.push(cleanup),
       }
       let result: ScenarioResult
@@ -145,6 +154,7 @@ async function main(): Promise<number> {
           )
         }
       }
+      if (!aborted) progress.scenarioDone(scenario.name)
       results.push({ name: scenario.name, description: scenario.description, result })
       const table = result.rows.length ? formatTable(result.columns, result.rows) : null
       if (table) console.log(`\n${table}`)
@@ -179,6 +189,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
+    await progress.close()
     await origin.close()
     await stopAll()
   }

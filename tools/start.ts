@@ -55,6 +55,8 @@ const stack = await startStack({
   originPort,
   originLatencyMs: envInt('ORIGIN_LATENCY_MS', 200),
   regions: withL2 ? { latencyScale: envScale('REGION_LATENCY_SCALE', 1) } : false,
+  onPart: (part, detail, seconds) =>
+    console.log(`  up: ${part.padEnd(22)} ${detail}  (${seconds.toFixed(1)} s)`),
 }).catch((error: Error) => {
   console.error(`could not start the stack: ${error.message}`)
   process.exit(1)

@@ -24,6 +24,8 @@ export interface StackOptions {
    * `SIMULATION=1`. `false`: none, and neither var.
    */
   regions?: false | RegionsOptions
+  /** Told as each part comes up (`npm start` prints it), with the seconds since the start. */
+  onPart?: (part: string, detail: string, seconds: number) => void
 }
 
 export interface Stack {
@@ -42,10 +44,23 @@ export const DEFAULT_ADMIN_TOKEN = 'dev-admin-token'
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const adminToken = process.env.ADMIN_TOKEN || DEFAULT_ADMIN_TOKEN
+  const started = Date.now()
+  const told =
+    <T>(part: string, detail: (value: T) => string) =>
+    (value: T): T => {
+      options.onPart?.(part, detail(value), (Date.now() - started) / 1000)
+      return value
+    }
   // The origin and the regions do not depend on each other: start them together.
   const [originOutcome, regionsOutcome] = await Promise.allSettled([
-    serveDemoOrigin({ port: options.originPort, latencyMs: options.originLatencyMs ?? 200 }),
-    options.regions === false ? undefined : startRegions(options.regions),
+    serveDemoOrigin({ port: options.originPort, latencyMs: options.originLatencyMs ?? 200 }).then(
+      told('demo origin', (origin) => origin.url)
+    ),
+    options.regions === false
+      ? undefined
+      : startRegions(options.regions).then(
+          told('L2 regions', (regions) => regions.regions.map((region) => region.name).join(', '))
+        ),
   ])
   const stopParts = () =>
     Promise.allSettled([
@@ -72,7 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // An admin route: probing it does not reach (and count at) the origin.
       readyPath: '/_cache/health',
       vars: { ORIGIN_URL: origin.url, ADMIN_TOKEN: adminToken, ...simulation, ...options.vars },
-    })
+    }).then(told('Worker (wrangler dev)', (dev) => dev.url))
   } catch (error) {
     await stopParts()
     throw error

@@ -4,7 +4,10 @@
  * stampede protection on (coalescer, stale windows, XFetch, breaker, negative cache) and off, and
  * prints origin fetches, client-visible misses, errors and latency percentiles side by side.
  */
+import path from 'node:path'
+import { createProgress } from '../lib/progress'
 import { startStack } from '../lib/stack'
+import { REPO_ROOT } from '../lib/wrangler-dev'
 import { cacheConfig, RUN, SCENARIOS, type Mode, type Row } from './scenarios'
 
 function print(rows: Row[]): void {
@@ -55,17 +58,33 @@ async function main(): Promise<void> {
       ? ['off']
       : ['on', 'off']
   const rows: Row[] = []
-  for (const mode of modes) {
-    const stack = await startStack({
-      quiet: true,
-      originLatencyMs: 200,
-      vars: { CACHE_CONFIG: cacheConfig(mode) },
-    })
-    try {
-      for (const scenario of scenarios) rows.push(await RUN[scenario](stack, mode))
-    } finally {
-      await stack.stop()
+  // One part per protection mode (a stack each); the trials inside are its steps.
+  const progress = await createProgress({
+    scenarios: modes.map((mode) => `protection ${mode}`),
+    file: path.join(REPO_ROOT, 'bench', 'results', 'simulate-durations.json'),
+  })
+  try {
+    for (const mode of modes) {
+      const part = `protection ${mode}`
+      const starting = progress.step(part, 'starting the stack')
+      const stack = await startStack({
+        quiet: true,
+        originLatencyMs: 200,
+        vars: { CACHE_CONFIG: cacheConfig(mode) },
+      })
+      starting()
+      try {
+        for (const scenario of scenarios) {
+          const done = progress.step(part, scenario)
+          rows.push(await RUN[scenario](stack, mode).finally(done))
+        }
+      } finally {
+        await stack.stop()
+      }
+      progress.scenarioDone(part)
     }
+  } finally {
+    await progress.close()
   }
   rows.sort((a, b) => SCENARIOS.indexOf(a.scenario) - SCENARIOS.indexOf(b.scenario))
   print(rows)
