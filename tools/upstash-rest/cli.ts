@@ -56,5 +56,6 @@ Upstash-compatible REST endpoint ready (redis-server on ${rest.redis.url})
 Try:
   curl -s -H 'Authorization: Bearer ${rest.token}' -d '["SET","greeting","hello"]' ${rest.url}/
   curl -s -H 'Authorization: Bearer ${rest.token}' -d '[["INCR","n"],["GET","n"]]' ${rest.url}/pipeline
+  curl -N -H 'Authorization: Bearer ${rest.token}' ${rest.url}/subscribe/news   # then PUBLISH news hi
 
 Ctrl-C stops both.`)

@@ -27,6 +27,8 @@ export interface RequestStats {
 
 export interface SimulatedNetwork {
   middleware: MiddlewareHandler
+  /** The one-way delay (ms) from `clientRegion` (undefined: a plain route). */
+  oneWayMs(clientRegion: string | undefined): number
   stats(): RequestStats
   resetStats(): void
 }
@@ -56,6 +58,7 @@ export function simulatedNetwork(
       if (c.res.status >= 500) stats.errors++
       if (oneWay > 0) await sleep(oneWay)
     },
+    oneWayMs,
     stats: () => ({ requests: { ...stats.requests }, errors: stats.errors }),
     resetStats() {
       stats = { requests: {}, errors: 0 }

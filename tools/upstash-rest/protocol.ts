@@ -16,7 +16,7 @@ export type Reply = { result: unknown } | { error: string }
 
 export class ProtocolError extends Error {
   constructor(
-    readonly status: 400 | 401 | 413 | 500 | 503,
+    readonly status: 400 | 401 | 413 | 429 | 500 | 503,
     message: string
   ) {
     super(message)
@@ -39,7 +39,11 @@ export function refusal(args: readonly string[]): string | undefined {
   const name = args[0]!.toUpperCase()
   const why = 'is not supported by this endpoint (it blocks or changes connection state)'
   if (REFUSED.has(name)) {
-    const hint = ['MULTI', 'EXEC', 'WATCH'].includes(name) ? '; use POST /multi-exec' : ''
+    const hint = ['MULTI', 'EXEC', 'WATCH'].includes(name)
+      ? '; use POST /multi-exec'
+      : name === 'SUBSCRIBE' || name === 'PSUBSCRIBE'
+        ? `; use /${name.toLowerCase()}/<name> (server-sent events)`
+        : ''
     return `ERR command ${name} ${why}${hint}`
   }
   if (name === 'CLIENT' && REFUSED_CLIENT.has(args[1]?.toUpperCase() ?? '')) {

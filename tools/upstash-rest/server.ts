@@ -5,6 +5,7 @@
  *   POST /            ["SET","k","v"]            → {"result":"OK"}  (Redis error: 400 {"error"})
  *   POST /pipeline    [["INCR","a"],["GET","a"]] → [{"result":1},{"result":"1"}]
  *   POST /multi-exec  same, as MULTI … EXEC       → same shape (EXECABORT: 400 {"error"})
+ *   GET|POST /subscribe/<channel>  (/psubscribe/<pattern>)  → server-sent events: ./subscribe.ts
  *
  * The same routes under `/from/<client-region>` (`POST /from/eu-west/pipeline`) tell the endpoint
  * where the caller is: a simulated Worker uses `${url}/from/${itsRegion}` as its base URL (the
@@ -14,9 +15,9 @@
  *
  * Faults for region simulation: `latencyMs` plus `extraLatencyMs` is slept before each command
  * runs; `errorRate` answers 500 without running the command; `down` answers 503 without running
- * it. While redis-server is unreachable every request fails fast with 503 (no offline queue)
- * and the connection is retried in the background. The client throws on any non-2xx answer
- * without retrying (it retries only when fetch itself fails).
+ * it, and ends every open subscription stream. While redis-server is unreachable every request
+ * fails fast with 503 (no offline queue) and the connection is retried in the background. The
+ * client throws on any non-2xx answer without retrying (it retries only when fetch itself fails).
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { Server } from 'node:http'
@@ -39,8 +40,10 @@ import {
 } from './protocol'
 import { FROM, simulatedNetwork, type RequestStats } from './network'
 import { ScriptShas, translateScripts } from './scripts'
+import { SUBSCRIBE_ROUTES, createSubscriptions } from './subscribe'
 
 export { CLIENT_REGION, clientRegionOf, type RequestStats } from './network'
+export { MAX_SUBSCRIPTIONS } from './subscribe'
 
 // Upstash accepts multi-megabyte requests, and the official client auto-pipelines concurrent calls
 // into one /pipeline body (1000 ratelimit EVALs are ~2 MB): the cap only stops runaway bodies.
@@ -65,6 +68,8 @@ export interface UpstashRestOptions {
    * request is handled and again before the answer leaves, so a round trip costs twice.
    */
   latencyFor?: (clientRegion: string | undefined) => number
+  /** Concurrent subscription streams allowed (default MAX_SUBSCRIPTIONS); beyond it, 429. */
+  maxSubscriptions?: number
 }
 
 export interface UpstashRestServer {
@@ -74,6 +79,8 @@ export interface UpstashRestServer {
   /** Replaces the current fault; `setFault({})` clears it. */
   setFault(fault: Fault): void
   readonly fault: Readonly<Fault>
+  /** Subscription streams open now, each on its own Redis connection. */
+  readonly subscriptions: number
   stats(): RequestStats
   resetStats(): void
   close(): Promise<void>
@@ -175,6 +182,18 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     )
   }
 
+  /** The injected latency and errors, then whether Redis is there: before any command runs. */
+  const admit = async () => {
+    const delay = latencyMs + (fault.extraLatencyMs ?? 0)
+    if (delay > 0) await sleep(delay)
+    if (fault.errorRate && Math.random() < fault.errorRate) {
+      throw new ProtocolError(500, 'ERR injected fault')
+    }
+    if (!redis.isReady) {
+      throw new ProtocolError(503, `ERR redis unavailable: ${options.redisUrl} is not connected`)
+    }
+  }
+
   const app = new Hono()
 
   app.onError((error, c) => {
@@ -190,6 +209,15 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
 
   const network = simulatedNetwork(options.latencyFor, notFound)
   app.use('*', network.middleware)
+
+  // A message travels like an answer: the client region's one-way delay plus the endpoint's own.
+  const subscriptions = createSubscriptions({
+    redisUrl: options.redisUrl,
+    maxSubscriptions: options.maxSubscriptions,
+    admit,
+    messageDelayMs: (clientRegion) =>
+      network.oneWayMs(clientRegion) + latencyMs + (fault.extraLatencyMs ?? 0),
+  })
 
   app.use('*', async function faults(_c, next) {
     if (fault.down) throw new ProtocolError(503, 'ERR service unavailable (injected fault: down)')
@@ -227,14 +255,7 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     } catch {
       throw new ProtocolError(400, 'ERR malformed JSON body')
     }
-    const delay = latencyMs + (fault.extraLatencyMs ?? 0)
-    if (delay > 0) await sleep(delay)
-    if (fault.errorRate && Math.random() < fault.errorRate) {
-      throw new ProtocolError(500, 'ERR injected fault')
-    }
-    if (!redis.isReady) {
-      throw new ProtocolError(503, `ERR redis unavailable: ${options.redisUrl} is not connected`)
-    }
+    await admit()
     const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64'
     return { body, base64 }
   }
@@ -285,20 +306,27 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     )
   })
 
+  app.on(['GET', 'POST'], SUBSCRIBE_ROUTES, (c) => subscriptions.handle(c))
+
   let closing: Promise<void> | undefined
   return {
     app,
     ready,
     setFault(next) {
       fault = checkFault(next)
+      if (fault.down) subscriptions.cutAll('ERR service unavailable (injected fault: down)')
     },
     get fault() {
       return fault
+    },
+    get subscriptions() {
+      return subscriptions.open
     },
     stats: network.stats,
     resetStats: network.resetStats,
     close: () =>
       (closing ??= (async () => {
+        subscriptions.cutAll('the endpoint is closing')
         if (!redis.isOpen) return
         // close() waits for replies; a reconnecting client has none coming.
         if (redis.isReady) await redis.close().catch(() => redis.destroy())
@@ -329,6 +357,7 @@ export interface StartUpstashRestOptions {
   redisPort?: number
   latencyMs?: number
   latencyFor?: (clientRegion: string | undefined) => number
+  maxSubscriptions?: number
 }
 
 /** A fresh redis-server and the REST endpoint in front of it, on 127.0.0.1. */
@@ -343,6 +372,7 @@ export async function startUpstashRest(
       token: options.token,
       latencyMs: options.latencyMs,
       latencyFor: options.latencyFor,
+      maxSubscriptions: options.maxSubscriptions,
     })
     rest = api
     await api.ready
