@@ -86,6 +86,8 @@ app.onError(function onError(error) {
 })
 
 export { Coalescer } from '../durable-objects/coalescer'
+export { PurgeFeed } from '../durable-objects/purge-feed'
+export { PurgeJournal } from '../durable-objects/purge-journal'
 export { RateLimiter } from '../durable-objects/rate-limiter'
 export { Stats } from '../durable-objects/stats'
 

@@ -43,6 +43,8 @@ export interface ReadGuard {
    * was looking cannot hand its old copy to the first request after the quiet spell.
    */
   settle?(): Promise<void>
+  /** Whether the view is within its bound now (after `settle`), without counting a stale read. */
+  caughtUp?(): boolean
 }
 
 export interface TierStackOptions {
@@ -72,7 +74,9 @@ export function createTierStack(
     async read(key) {
       // A purge view older than its bound makes the near tiers unknown: the read starts further out.
       const untrusted = guard !== undefined && !guard.trustNear()
-      const first = untrusted ? Math.min(guard.near, tiers.length - 1) : 0
+      // With tiers beyond the near ones, those; else (the purge journal, no L2) the near ones, once
+      // the view has caught up.
+      const first = untrusted && guard.near < tiers.length ? guard.near : 0
       for (let i = first; i < tiers.length; i++) {
         const tier = tiers[i]!
         let hit: TierHit | undefined
@@ -89,7 +93,11 @@ export function createTierStack(
         if (hit === undefined) continue
         if (guard) {
           const near = i < guard.near
-          if (untrusted && !near) await guard.settle?.()
+          if (untrusted) {
+            await guard.settle?.()
+            // Still behind (its log unreachable, yet not down): a near copy is unknown, a miss.
+            if (near && !(guard.caughtUp ? guard.caughtUp() : guard.trustNear())) continue
+          }
           const allowed = guard.check(key, hit.record, near)
           if (allowed === undefined) {
             if (near) {

@@ -54,3 +54,13 @@ export function clientLocation(
     typeof cf?.continent === 'string' ? own(l2.locations.continents, cf.continent) : undefined
   return { home: colo ?? continent ?? l2.defaultRegion, simulatedColo: undefined }
 }
+
+/**
+ * The simulated colo without L2 (local stack only): any IATA-like code in the colo header, so the
+ * purge journal can be seen reaching a second colo. Bounded by the isolate's colo cap.
+ */
+export function simulatedColoWithoutL2(request: Request, simulation: boolean): string | undefined {
+  if (!simulation) return undefined
+  const colo = request.headers.get(SIMULATED_COLO_HEADER)
+  return colo !== null && /^[A-Z]{3}$/.test(colo) ? colo : undefined
+}

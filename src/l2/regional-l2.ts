@@ -47,6 +47,11 @@ export interface RegionalL2 {
    * round trips): for purges and the purge log, which speak to every region, not the nearest.
    */
   run<T>(home: string, region: string, what: string, fn: (redis: Redis) => Promise<T>): Promise<T>
+  /**
+   * A client of `region` as seen from `from` with no deadline of its own, for a subscription (a
+   * server-sent event stream that lasts as long as its holder).
+   */
+  subscriber(from: string, region: string): Redis
   /** The Redis key of an entry, and of a tag's set. */
   entryKey(key: string): string
   tagKey(tag: string): string
@@ -86,15 +91,19 @@ export function createRegionalL2(
   const clients = new Map<string, Redis>()
   const lastProbe = new Map<string, number>()
 
+  /** Where `region` is reached from `from`: per (client region, region) when simulated. */
+  function endpoint(from: string, region: string): { url: string; token: string } {
+    const { url, token } = config.regions.find((candidate) => candidate.name === region)!
+    return { url: options.simulation ? `${url.replace(/\/$/, '')}/from/${from}` : url, token }
+  }
+
   /** One client per region; per (client region, region) when simulated, so the latency matrix applies. */
   function client(from: string, region: string): Redis {
     const id = options.simulation ? `${from} ${region}` : region
     let redis = clients.get(id)
     if (!redis) {
-      const { url, token } = config.regions.find((candidate) => candidate.name === region)!
       redis = new Redis({
-        url: options.simulation ? `${url.replace(/\/$/, '')}/from/${from}` : url,
-        token,
+        ...endpoint(from, region),
         // Failover is ours, within the read deadline: the client must neither retry nor batch
         // (auto-pipelining would share one fetch across requests, which Workers forbids).
         retry: false,
@@ -235,6 +244,15 @@ export function createRegionalL2(
   return {
     router,
     run: (home, region, what, fn) => call(home, region, config.writeTimeoutMs, what, fn),
+    subscriber: (from, region) =>
+      new Redis({
+        ...endpoint(from, region),
+        retry: false,
+        enableAutoPipelining: false,
+        automaticDeserialization: false,
+        enableTelemetry: false,
+        readYourWrites: false,
+      }),
     entryKey,
     tagKey,
     tierFor(home) {

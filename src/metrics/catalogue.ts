@@ -41,7 +41,7 @@ export interface CounterLabels {
   rate_limited_total: Record<never, never>
   purges_total: Record<never, never>
   purge_refused_total: Record<never, never>
-  purge_view_stale_total: { action: 'l2' | 'served' }
+  purge_view_stale_total: { action: 'l2' | 'waited' | 'served' }
   purge_replays_total: Record<never, never>
   l2_failovers_total: { from: string; to: string }
   l2_degraded_total: { operation: 'read' | 'write' }
@@ -104,7 +104,7 @@ export const COUNTERS: { readonly [N in CounterName]: MetricSpec<CounterLabels[N
     labels: [],
   },
   purge_view_stale_total: {
-    help: 'Reads made while the purge view was older than its bound: l2 (memory and L1 skipped), served (every region down).',
+    help: 'Reads made while the purge view was older than its bound: l2 (memory and L1 skipped), waited (no L2: memory and L1 waited for the purge journal), served (every log down).',
     labels: ['action'],
   },
   purge_replays_total: {

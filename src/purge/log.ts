@@ -4,13 +4,16 @@ import type { PurgeSettings } from '../config/schema'
 import { base64ToBytes, bytesToBase64 } from '../l2/base64'
 import { LUA_MARK_PURGE } from '../l2/fence'
 import type { RegionalL2 } from '../l2/regional-l2'
+import { withDeadline } from '../lib/with-deadline'
 import { softened, type PurgeRecord } from './view'
 
 /*
  * The purge log, one per region: a capped Redis stream `${keyPrefix}purges` whose entries carry one
  * field `p`, the PurgeRecord as JSON. Stream ids are `<ms>-<seq>`, so an isolate starting up reads
  * from `now - horizon` and then from the last id it saw. Each purge is also PUBLISHed on the channel
- * of the same name for subscribers that can hold a connection (a Worker isolate cannot: it polls).
+ * of the same name as `{"id": <stream id>, "p": <record>}`, for the region's PurgeFeed object
+ * (durable-objects/purge-feed.ts), which holds the subscription a Worker isolate cannot, and which
+ * isolates read instead of the log when the PURGE_FEED binding is there.
  * `${keyPrefix}pa:<id>` marks a purge applied in that region (GET /_cache/purge/:id reads it).
  */
 
@@ -79,7 +82,7 @@ if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return {false, 0, 
 local rec = cjson.decode(ARGV[1])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[1], '{"id":"' .. id .. '","p":' .. ARGV[1] .. '}')
 mark(tonumber(rec.at), rec.keys, rec.tags, rec.prefixes)
 if ARGV[5] ~= '1' then return {id, 0, '0'} end
 local deleted = 0
@@ -155,6 +158,30 @@ interface Batch {
 /** Batches per purge and region at most: 10,000 × PURGE_BATCH keys (a bound, not a target). */
 const MAX_BATCHES = 10_000
 
+/** One record of a region's log with its stream id. */
+export interface LogEntry {
+  readonly id: string
+  readonly record: PurgeRecord
+}
+
+/**
+ * A page of a region's purge log as its PurgeFeed object answers: `asOf` is the instant the feed
+ * holds every record before (undefined: as of the read itself); `ok: false` when the region failed.
+ */
+export type FeedPage =
+  | {
+      readonly ok: true
+      readonly last: string | undefined
+      readonly records: PurgeRecord[]
+      readonly asOf?: number
+    }
+  | { readonly ok: false; readonly error: string }
+
+/** The PURGE_FEED binding: one PurgeFeed object per region (durable-objects/purge-feed.ts). */
+export interface PurgeFeedPort {
+  read(region: string, after: string | undefined, count: number): Promise<FeedPage>
+}
+
 export interface RegionOutcome {
   readonly region: string
   readonly ok: boolean
@@ -167,7 +194,13 @@ export class PurgeLog {
   constructor(
     private readonly l2: RegionalL2,
     private readonly keyPrefix: string,
-    private readonly settings: PurgeSettings
+    private readonly settings: PurgeSettings,
+    /** The region's feed object, read instead of the log when given (undefined: the log itself). */
+    private readonly feed?: {
+      readonly object: (region: string) => PurgeFeedPort
+      /** How long a read waits for the object (longer than the object's own call to its region). */
+      readonly deadlineMs: number
+    }
   ) {
     this.streamKey = `${keyPrefix}purges`
   }
@@ -307,13 +340,47 @@ export class PurgeLog {
     )
   }
 
-  /** The records after stream id `after` in one region's log (at most `count`). */
+  /**
+   * The records after stream id `after` in one region (at most `count`): from its feed object when
+   * there is one (throwing, as the log would, when the region failed), else, or when the object
+   * itself cannot be reached, from its log. `asOf`: the instant the answer holds every record before
+   * (the feed's last confirmation; undefined: the read itself).
+   */
   async read(
     home: string,
     region: string,
     after: string | undefined,
     count = 1000
-  ): Promise<{ last: string | undefined; records: PurgeRecord[] }> {
+  ): Promise<{ last: string | undefined; records: PurgeRecord[]; asOf?: number }> {
+    if (this.feed !== undefined) {
+      let page: FeedPage | undefined
+      try {
+        page = await withDeadline(
+          this.feed.object(region).read(region, after, count),
+          this.feed.deadlineMs,
+          `purge feed ${region}`
+        )
+      } catch {
+        // The object did not answer: read the log directly this time.
+      }
+      if (page !== undefined) {
+        if (!page.ok) throw new Error(`purge feed ${region}: ${page.error}`)
+        return page.asOf === undefined
+          ? { last: page.last, records: page.records }
+          : { last: page.last, records: page.records, asOf: page.asOf }
+      }
+    }
+    const { last, entries } = await this.readLog(home, region, after, count)
+    return { last, records: entries.map((entry) => entry.record) }
+  }
+
+  /** The entries after stream id `after` in one region's log itself (at most `count`). */
+  async readLog(
+    home: string,
+    region: string,
+    after: string | undefined,
+    count = 1000
+  ): Promise<{ last: string | undefined; entries: LogEntry[] }> {
     const start =
       after === undefined ? `${Date.now() - this.settings.horizonSeconds * 1000}-0` : `(${after}`
     const raw = await this.l2.run(home, region, 'purge-log', (redis: Redis) =>
@@ -326,19 +393,41 @@ export class PurgeLog {
         count,
       ])
     )
-    const records: PurgeRecord[] = []
+    const entries: LogEntry[] = []
     let last = after
     for (const [id, fields] of raw ?? []) {
       last = id
       const value = fields[fields.indexOf('p') + 1]
       if (value === undefined) continue
       try {
-        records.push(JSON.parse(value) as PurgeRecord)
+        entries.push({ id, record: JSON.parse(value) as PurgeRecord })
       } catch {
-        // Not ours: skip it.
+        // Not ours: skip it (the scope validates what it learns, too).
       }
     }
-    return { last, records }
+    return { last, entries }
+  }
+
+  /**
+   * Subscribes to one region's purge channel (server-sent events; a connection a Durable Object can
+   * hold, a Worker isolate cannot); `onEntry` gets each purge published there.
+   */
+  subscribe(region: string, onEntry: (entry: LogEntry) => void) {
+    const subscriber = this.l2.subscriber(region, region).subscribe<string>([this.streamKey])
+    subscriber.on('message', ({ message }) => {
+      try {
+        const parsed = (typeof message === 'string' ? JSON.parse(message) : message) as {
+          id?: unknown
+          p?: unknown
+        }
+        if (typeof parsed.id === 'string' && typeof parsed.p === 'object' && parsed.p !== null) {
+          onEntry({ id: parsed.id, record: parsed.p as PurgeRecord })
+        }
+      } catch {
+        // Not ours.
+      }
+    })
+    return subscriber
   }
 
   /** Per region: whether it has applied purge `id` (undefined: not reachable now). */

@@ -115,7 +115,9 @@ export class PurgeScope {
     readonly log: PurgeLogPort | undefined,
     private readonly router: PurgeRouterPort | undefined,
     /** Where refusals, stale views and replays are counted (the isolate's metrics). */
-    private readonly metrics?: Pick<MetricsAccumulator, 'increment'>
+    private readonly metrics?: Pick<MetricsAccumulator, 'increment'>,
+    /** Whether reads have tiers beyond the near ones (L2) to go to while the view is stale. */
+    private readonly farTiers = true
   ) {
     this.view = new PurgeView({
       maxRecords: settings.maxLogEntries,
@@ -138,6 +140,7 @@ export class PurgeScope {
         await withDeadline(Promise.all(reads), waitMs, 'purge view catch-up').catch(() => {})
       },
       trustNear: () => this.trustNear(Date.now()),
+      caughtUp: () => this.#trusted(Date.now()),
       check: (key: string, record: StoredRecord, isNear: boolean) => {
         const verdict = this.view.check(key, record, isNear)
         if (verdict === undefined) this.metrics?.increment('purge_refused_total')
@@ -156,8 +159,13 @@ export class PurgeScope {
       this.metrics?.increment('purge_view_stale_total', { action: 'served' })
       return true
     }
-    this.metrics?.increment('purge_view_stale_total', { action: 'l2' })
+    this.metrics?.increment('purge_view_stale_total', { action: this.farTiers ? 'l2' : 'waited' })
     return false
+  }
+
+  /** trustNear without counting: after a wait for the log reads in flight. */
+  #trusted(now: number): boolean {
+    return now - this.view.freshAt <= this.settings.boundMs || this.router?.allDown(now) === true
   }
 
   /** Applies a purge here at once, then records it in every reachable region's log. */
@@ -296,15 +304,18 @@ export class PurgeScope {
       cursor.startedAt = 0
       return
     }
+    // What the read vouches for: everything recorded before it started, or before the instant the
+    // region's feed object last confirmed its log, if earlier.
+    const at = page.asOf === undefined ? started : Math.min(started, page.asOf)
     const continuous =
       !cursor.failing &&
       cursor.readAt > 0 &&
-      started - cursor.readAt <= CONTINUITY_POLLS * this.settings.pollIntervalMs
-    if (!continuous) cursor.runSince = started
+      at - cursor.readAt <= CONTINUITY_POLLS * this.settings.pollIntervalMs
+    if (!continuous) cursor.runSince = at
     cursor.failing = false
-    cursor.readAt = Math.max(cursor.readAt, started)
+    cursor.readAt = Math.max(cursor.readAt, at)
     this.#refresh()
-    await this.#catchUp(log, home, region, cursor, started)
+    await this.#catchUp(log, home, region, cursor, at)
   }
 
   /**

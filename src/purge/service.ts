@@ -27,7 +27,7 @@ export interface PurgeReport {
     deleted: boolean
   }>
   readonly status: string
-  /** Recorded in at least one region's log (always, without L2): the others catch up from it. */
+  /** Recorded in at least one log (always, without one): the others catch up from it. */
   readonly durable: boolean
 }
 
@@ -63,15 +63,24 @@ export async function purge(
     at: record.at,
     soft: record.soft,
     boundMs: config.purge.boundMs,
-    scope: config.l2
-      ? 'every region (L2 and log) and every colo (memory and L1) within boundMs'
-      : 'memory (this isolate) and L1 (this colo)',
+    scope: reachedScope(config.l2 !== undefined, purging.scope.log !== undefined, recorded.length),
     regions: { recorded, missed },
     purged: held.filter(Boolean).length,
     results: results.map((result, i) => ({ ...result, deleted: held[i]! })),
     status: `/_cache/purge/${record.id}`,
-    durable: config.l2 === undefined || recorded.length > 0,
+    durable: purging.scope.log === undefined || recorded.length > 0,
   }
+}
+
+/** What a purge reached, in words (the API's `scope`): exactly the tiers it is known to reach. */
+function reachedScope(l2: boolean, logged: boolean, recorded: number): string {
+  if (l2 && recorded > 0)
+    return 'every region (L2 and log) and every colo (memory and L1) within boundMs'
+  if (logged && recorded > 0)
+    return 'every colo (memory and L1) within boundMs, through the purge journal (no L2)'
+  if (logged)
+    return 'memory (this isolate) and L1 (this colo) only: no log answered; replayed into it later'
+  return 'memory (this isolate) and L1 (this colo)'
 }
 
 /** Where a purge stands: applied in every region, or per region; undefined when nobody knows it. */

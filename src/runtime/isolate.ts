@@ -7,8 +7,10 @@ import { CircuitBreaker } from '../lib/circuit-breaker'
 import { MetricsAccumulator } from '../metrics/accumulator'
 import { l2MetricEvents } from '../metrics/l2-events'
 import { createOriginBreaker, type OriginBreaker } from '../origin/origin-breaker'
-import { PurgeLog } from '../purge/log'
-import { PurgeScope } from '../purge/scope'
+import { JournalLog, type PurgeJournalNamespace } from '../purge/journal'
+import type { PurgeFeed } from '../../durable-objects/purge-feed'
+import { PurgeLog, type PurgeFeedPort } from '../purge/log'
+import { PurgeScope, type PurgeLogPort, type PurgeRouterPort } from '../purge/scope'
 
 /** One (simulated) colo as this isolate serves it: its hot tier, its L1 and its view of purges. */
 export interface Colo {
@@ -28,8 +30,11 @@ export interface Isolate {
   readonly metrics: MetricsAccumulator
   /** The regional L2 and its router; undefined without L2_REGIONS. */
   readonly l2: RegionalL2 | undefined
-  /** The regions' purge logs (with L2). */
-  readonly purgeLog: PurgeLog | undefined
+  /**
+   * Where purges are recorded for every colo: the regions' logs with L2, else the PurgeJournal object
+   * (when the binding is there); undefined: purges reach this isolate and colo only.
+   */
+  readonly purgeLog: PurgeLogPort | undefined
   /** Null when `origin.breaker.enabled` is off. */
   readonly originBreaker: OriginBreaker | null
   /** Coalescer objects that throw are skipped for a while (the Worker then fetches directly). */
@@ -48,6 +53,10 @@ export interface IsolateOptions {
   readonly reportL2?: boolean
   /** The accumulator to count into (default: a new one). */
   readonly metrics?: MetricsAccumulator
+  /** The PURGE_JOURNAL binding: the purge log when L2 is off. */
+  readonly purgeJournal?: PurgeJournalNamespace
+  /** The PURGE_FEED binding: each region's purge feed, read instead of its log (with L2). */
+  readonly purgeFeed?: DurableObjectNamespace<PurgeFeed>
 }
 
 export function createIsolate(config: Config, options: IsolateOptions = {}): Isolate {
@@ -58,7 +67,28 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
       simulation: config.simulation,
       events: options.reportL2 === false ? undefined : l2MetricEvents(metrics),
     })
-  const purgeLog = l2 && new PurgeLog(l2, config.l2!.keyPrefix, config.purge)
+  const journal =
+    l2 === undefined && options.purgeJournal
+      ? new JournalLog(options.purgeJournal, config.purge)
+      : undefined
+  const feeds = options.purgeFeed
+  const purgeLog: PurgeLogPort | undefined = l2
+    ? new PurgeLog(
+        l2,
+        config.l2!.keyPrefix,
+        config.purge,
+        feeds && {
+          // A region's feed object lives near the region, where its Coalescer objects are hinted.
+          object: (region) => {
+            const hint = config.coalescer.locationHints[region]
+            const id = feeds.idFromName(region)
+            return feeds.get(id, hint ? { locationHint: hint } : {}) as unknown as PurgeFeedPort
+          },
+          deadlineMs: config.l2!.writeTimeoutMs + 500,
+        }
+      )
+    : journal
+  const purgeRouter: PurgeRouterPort | undefined = l2 ? l2.router : journal
   const colos = new Map<string, Colo>()
   // The hot tier is per colo only: keys do not include the host (the origin is fixed), so every
   // host the Worker answers on shares it; L1 and the purge view are per colo and Worker origin.
@@ -79,7 +109,14 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
     const name = colo === '' ? config.cacheName : `${config.cacheName}:${colo}`
     const l1 = createCacheApiTier(name, origin, metrics)
     const near = memory ? [memory, l1] : [l1]
-    const purges = new PurgeScope(config.purge, near, purgeLog, l2?.router, metrics)
+    const purges = new PurgeScope(
+      config.purge,
+      near,
+      purgeLog,
+      purgeRouter,
+      metrics,
+      l2 !== undefined
+    )
     return { memory, l1, purges }
   }
 
@@ -115,7 +152,12 @@ const isolateMetrics = new MetricsAccumulator()
 export function isolateFor(env: object): Isolate {
   let isolate = isolates.get(env)
   if (!isolate) {
-    isolate = createIsolate(parseConfig(env), { metrics: isolateMetrics })
+    const bindings = env as Partial<Pick<Cloudflare.Env, 'PURGE_JOURNAL' | 'PURGE_FEED'>>
+    isolate = createIsolate(parseConfig(env), {
+      metrics: isolateMetrics,
+      purgeJournal: bindings.PURGE_JOURNAL,
+      purgeFeed: bindings.PURGE_FEED,
+    })
     isolates.set(env, isolate)
   }
   return isolate

@@ -1,7 +1,8 @@
 import { createTierStack, type TierStack } from '../cache/tier-stack'
 import type { Config } from '../config/load-config'
-import { clientLocation, type ClientLocation } from '../l2/client-location'
+import { clientLocation, simulatedColoWithoutL2, type ClientLocation } from '../l2/client-location'
 import type { RegionalL2 } from '../l2/regional-l2'
+import { JOURNAL_DEADLINE_MS, JOURNAL_REGION } from '../purge/journal'
 import type { PurgeScope } from '../purge/scope'
 import type { Isolate } from './isolate'
 
@@ -37,21 +38,28 @@ export function requestContext(
   const { config, l2 } = isolate
   const location = config.l2 && clientLocation(request, config.l2, config.simulation)
   // Simulated colos are bounded by the configured regions (the header must name one).
-  const colo = isolate.colo(location?.simulatedColo ?? '', origin)
+  const simulated = location
+    ? location.simulatedColo
+    : simulatedColoWithoutL2(request, config.simulation)
+  const colo = isolate.colo(simulated ?? '', origin)
   const stack = colo.memory ? [colo.memory, colo.l1] : [colo.l1]
   const near = stack.length
   if (l2 && location) {
     stack.push(l2.tierFor(location.home))
     const probing = l2.refreshEstimates(location.home)
     if (probing) waitUntil(probing)
-    const polling = colo.purges.poll(location.home)
+  }
+  // Purges start in the client's home region; without L2, in the purge journal (if bound).
+  const purgeHome = location?.home ?? (isolate.purgeLog ? JOURNAL_REGION : undefined)
+  if (purgeHome !== undefined) {
+    const polling = colo.purges.poll(purgeHome)
     if (polling) waitUntil(polling)
   }
   const tiers = createTierStack(stack, {
     defer: waitUntil,
     retainStaleMs: config.retainStaleSeconds * 1000,
-    // An L2 copy read while the view is catching up waits for its log reads, at most a read deadline.
-    guard: colo.purges.guard(near, config.l2?.readDeadlineMs ?? 0),
+    // A copy read while the view is catching up waits for its log reads, at most a read deadline.
+    guard: colo.purges.guard(near, config.l2?.readDeadlineMs ?? JOURNAL_DEADLINE_MS),
   })
   let nearTiers: TierStack | undefined
   return {
@@ -69,7 +77,7 @@ export function requestContext(
             }))
     },
     l2: l2 && location && { regional: l2, location },
-    purge: { scope: colo.purges, home: location?.home },
+    purge: { scope: colo.purges, home: purgeHome },
     waitUntil,
   }
 }
