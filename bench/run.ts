@@ -156,7 +156,7 @@ async function main(): Promise<number> {
       }
       if (!aborted) progress.scenarioDone(scenario.name)
       results.push({ name: scenario.name, description: scenario.description, result })
-      const table = result.rows.length ? formatTable(result.columns, result.rows) : null
+      const table = renderTables(result)
       if (table) console.log(`\n${table}`)
       for (const note of result.notes) console.log(`  ${note}`)
       // A failure can quote a whole request (a pipeline of scripts): keep the table readable.
@@ -205,7 +205,7 @@ async function main(): Promise<number> {
       name,
       description,
       title: result.title,
-      table: result.rows.length ? formatTable(result.columns, result.rows) : null,
+      table: renderTables(result),
       rows: result.rows,
       notes: result.notes,
       failures: result.failures,
@@ -215,6 +215,16 @@ async function main(): Promise<number> {
   await writeFile(file, `${JSON.stringify(json, null, 2)}\n`)
   console.log(`\nresults written to ${path.relative(process.cwd(), file)}`)
   return failed ? 1 : 0
+}
+
+/** The scenario's tables as printed (Markdown): the first, then each further one under its title. */
+function renderTables(result: ScenarioResult): string | null {
+  const parts = result.rows.length ? [formatTable(result.columns, result.rows)] : []
+  for (const extra of result.tables ?? []) {
+    if (extra.rows.length)
+      parts.push(`### ${extra.title}\n\n${formatTable(extra.columns, extra.rows)}`)
+  }
+  return parts.length ? parts.join('\n\n') : null
 }
 
 main().then(

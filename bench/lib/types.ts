@@ -38,6 +38,8 @@ export interface ScenarioResult {
   title: string
   columns: Column[]
   rows: Record<string, Cell>[]
+  /** Further tables, each with a title, printed after the first one. */
+  tables?: { title: string; columns: Column[]; rows: Record<string, Cell>[] }[]
   /** Printed under the table (goals, caveats). */
   notes: string[]
   /** Broken invariants: any makes the run exit non-zero. */

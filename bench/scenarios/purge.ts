@@ -6,11 +6,107 @@
  * asks for it in a closed loop until it has seen new content three times in a row. The propagation
  * of one purge is when the last old answer (anywhere) arrived.
  */
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startRegions } from '../../tools/regions'
+import { startRegions, type Regions } from '../../tools/regions'
+import { REPO_ROOT } from '../../tools/lib/wrangler-dev'
 import { percentile } from '../lib/load'
-import { EDGE_CACHE, startTarget } from '../lib/targets'
+import { EDGE_CACHE, startTarget, type WorkerTarget } from '../lib/targets'
 import type { BenchContext, Scenario, ScenarioResult } from '../lib/types'
+
+/**
+ * Upstash Redis pay-as-you-go: $0.20 per 100,000 commands (upstash.com/pricing, as published in
+ * 2025; check the page before relying on the dollar figures, the command counts are measured).
+ */
+export const UPSTASH_USD_PER_COMMAND = 0.2 / 100_000
+/** How long the cost phase keeps every colo busy with hits. */
+const COST_PHASE_MS = 5000
+/** Purges made in the cost phase that counts their commands. */
+const COST_PURGES = 10
+
+/** The Worker without the PURGE_FEED binding: isolates read the regions' logs themselves. */
+async function withoutFeed(): Promise<{ target: WorkerTarget; remove: () => Promise<void> }> {
+  const toml = await readFile(path.join(REPO_ROOT, 'wrangler.toml'), 'utf8')
+  const stripped = toml.replace(
+    /\[\[durable_objects\.bindings\]\]\nname = "PURGE_FEED"\nclass_name = "PurgeFeed"\n/,
+    ''
+  )
+  if (stripped === toml) throw new Error('wrangler.toml: the PURGE_FEED binding was not found')
+  // Beside wrangler.toml: `main` and the rules resolve from the config's folder.
+  const configPath = path.join(REPO_ROOT, '.bench-no-feed.wrangler.toml')
+  await writeFile(configPath, stripped)
+  return {
+    target: {
+      ...EDGE_CACHE,
+      id: 'edge-api-cache-no-feed',
+      label: 'ours, no purge feed',
+      configPath,
+    },
+    remove: () => rm(configPath, { force: true }),
+  }
+}
+
+interface Cost {
+  label: string
+  requests: number
+  seconds: number
+  commands: number
+  purges: number
+  purgeCommands: number
+}
+
+/** Upstash commands (REST requests to every region) while six colos serve hits, then per purge. */
+async function measureCost(
+  ctx: BenchContext,
+  regions: Regions,
+  workerUrl: string,
+  label: string
+): Promise<Cost> {
+  const path = `/echo/purge-cost-${label.replace(/\W/g, '')}?h-cache-control=${encodeURIComponent('max-age=3600')}`
+  for (const colo of COLOS) await get(`${workerUrl}${path}`, colo)
+  await sleep(1500) // every colo's view has read its logs once (its first reads are catch-ups)
+  const commands = () =>
+    Object.values(regions.stats()).reduce(
+      (sum, region) => sum + Object.values(region.requests).reduce((a, b) => a + b, 0),
+      0
+    )
+  const before = commands()
+  const started = performance.now()
+  let requests = 0
+  await Promise.all(
+    COLOS.map(async (colo) => {
+      while (performance.now() - started < COST_PHASE_MS) {
+        const answer = await get(`${workerUrl}${path}`, colo)
+        if (!/; hit;/.test(answer.cacheStatus)) throw new Error(`cost phase: a miss at ${colo}`)
+        requests++
+      }
+    })
+  )
+  const seconds = (performance.now() - started) / 1000
+  const during = commands() - before
+  const beforePurges = commands()
+  for (let i = 0; i < COST_PURGES; i++) {
+    const response = await fetch(`${workerUrl}/_cache/purge`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ctx.adminToken}`,
+        'content-type': 'application/json',
+        'x-sim-colo': 'LHR',
+      },
+      body: JSON.stringify({ tags: [`purge-cost-${label.replace(/\W/g, '')}-${i}`] }),
+    })
+    await response.arrayBuffer()
+  }
+  return {
+    label,
+    requests,
+    seconds,
+    commands: during,
+    purges: COST_PURGES,
+    purgeCommands: commands() - beforePurges,
+  }
+}
 
 const COLOS = ['IAD', 'EWR', 'LHR', 'CDG', 'BOM', 'SIN'] as const
 const PURGES_PER_ROUND = 20
@@ -120,12 +216,27 @@ export const purge: Scenario = {
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const regions = await ctx.step('start regions', 60_000, () => startRegions({ latencyScale: 1 }))
     ctx.defer(() => regions.stop())
-    const worker = await startTarget(ctx, EDGE_CACHE, {
-      L2_REGIONS: regions.l2RegionsJson,
-      SIMULATION: '1',
-    })
+    const l2Vars = { L2_REGIONS: regions.l2RegionsJson, SIMULATION: '1' }
+    const worker = await startTarget(ctx, EDGE_CACHE, l2Vars)
     ctx.origin.state.setLatency(20)
     ctx.defer(() => ctx.origin.state.setLatency(200))
+    const noFeed = await withoutFeed()
+    ctx.defer(noFeed.remove)
+    const unfed = await startTarget(ctx, noFeed.target, l2Vars)
+    // Side by side: the same regions, the same load, the feed on and off, in turn per round.
+    const costs: Cost[] = []
+    for (let round = 0; round < ctx.settings.rounds; round++) {
+      for (const [url, label] of [
+        [worker.url, 'feed'],
+        [unfed.url, 'no feed'],
+      ] as const) {
+        costs.push(
+          await ctx.step(`cost, ${label}, round ${round}`, 60_000, () =>
+            measureCost(ctx, regions, url, `${label} ${round}`)
+          )
+        )
+      }
+    }
     const samples: Sample[] = []
     for (let round = 0; round < ctx.settings.rounds; round++) {
       for (let batch = 0; batch < PURGES_PER_ROUND / BATCH; batch++) {
@@ -158,8 +269,39 @@ export const purge: Scenario = {
     if (all.p99 > 250)
       failures.push(`purge propagation p99 ${all.p99.toFixed(0)} ms (goal ≤ 250 ms)`)
     const fmt = (value: number) => value.toFixed(1)
+    const costRows = (['feed', 'no feed'] as const).map((label) => {
+      const mine = costs.filter((cost) => cost.label.startsWith(`${label} `))
+      const sum = (pick: (cost: Cost) => number) => mine.reduce((a, cost) => a + pick(cost), 0)
+      const perRequest = sum((c) => c.commands) / sum((c) => c.requests)
+      return {
+        what: label === 'feed' ? 'purge feed (default)' : 'no feed: isolates read the logs',
+        rps: sum((c) => c.requests) / sum((c) => c.seconds),
+        commandsPerSecond: sum((c) => c.commands) / sum((c) => c.seconds),
+        per1000: perRequest * 1000,
+        usdPerMillion: perRequest * 1_000_000 * UPSTASH_USD_PER_COMMAND,
+        perPurge: sum((c) => c.purgeCommands) / sum((c) => c.purges),
+      }
+    })
+    const [fed, unfedRow] = costRows
+    const costTable = {
+      title: 'Purge cost: Upstash commands while six colos serve hits, and per purge',
+      columns: [
+        { key: 'what', label: 'set-up' },
+        { key: 'rps', label: 'hits/s', format: (v: number) => v.toFixed(0) },
+        { key: 'commandsPerSecond', label: 'commands/s', format: (v: number) => v.toFixed(1) },
+        { key: 'per1000', label: 'commands per 1000 hits', format: (v: number) => v.toFixed(1) },
+        {
+          key: 'usdPerMillion',
+          label: 'US$ per million hits',
+          format: (v: number) => v.toFixed(3),
+        },
+        { key: 'perPurge', label: 'commands per purge', format: (v: number) => v.toFixed(1) },
+      ],
+      rows: costRows,
+    }
     return {
       title: 'Purge propagation (three simulated regions, real latency matrix, six colos)',
+      tables: [costTable],
       columns: [
         { key: 'what', label: 'measurement' },
         { key: 'n', label: 'purges' },
@@ -175,7 +317,8 @@ export const purge: Scenario = {
           .slice(0, 3)
           .map((s) => `${s.propagationMs.toFixed(0)} ms (${s.kind}, last old answer ${s.last})`)
           .join('; ')}.`,
-        `Old answers seen after the API answered: ${samples.reduce((sum, s) => sum + s.oldAnswers, 0)} in total (each colo's view learns the purge from its nearest region's log, polled every purge.pollIntervalMs = 100 ms; the purging colo knows at once).`,
+        `Old answers seen after the API answered: ${samples.reduce((sum, s) => sum + s.oldAnswers, 0)} in total (each colo's view learns the purge from its nearest region's feed object, read every purge.pollIntervalMs = 100 ms; the purging colo knows at once).`,
+        `Cost: ${ctx.settings.rounds} × ${COST_PHASE_MS / 1000} s per set-up, every colo reading one cached entry in a closed loop (all hits: L2 is only touched by purge polling and health probes), then ${COST_PURGES} tag purges; commands = REST requests to the three regions; at US$${(UPSTASH_USD_PER_COMMAND * 100_000).toFixed(2)} per 100,000 commands (Upstash pay-as-you-go). Commands/s with the feed ${fed!.commandsPerSecond.toFixed(1)} vs ${unfedRow!.commandsPerSecond.toFixed(1)} without (${(unfedRow!.commandsPerSecond / Math.max(fed!.commandsPerSecond, 1e-9)).toFixed(1)}×). With the feed, isolates make one Durable Object request per poll instead (not an Upstash command).`,
       ],
       failures,
       data: { samples },
