@@ -1,75 +1,215 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { LimitDecision, WindowRule } from '../src/ratelimit/window'
+import {
+  leaseMs,
+  type LeaseAnswer,
+  type LeaseRequest,
+  type LeaseReturn,
+  type LimitDecision,
+  type WindowRule,
+} from '../src/ratelimit/window'
 
-export type { LimitDecision, WindowRule } from '../src/ratelimit/window'
+export type {
+  LeaseAnswer,
+  LeaseRequest,
+  LeaseReturn,
+  LimitDecision,
+  WindowRule,
+} from '../src/ratelimit/window'
 
 const LOG_KEY = 'log'
+const LEASES_KEY = 'leases'
 
 /**
- * Exact sliding window for one (rule, identity): the log of admitted timestamps inside the window,
- * at most `limit` long. A Durable Object runs one call at a time, so concurrent requests of one
- * identity are decided in order and exactly `limit` are admitted per window however many race.
- * The log is persisted (an eviction cannot reset a window); an alarm at the end of the last window
- * deletes everything, so an identity that stops sending costs nothing.
+ * An isolate holds at most this share of the free slots: the last few slots are spread over the
+ * isolates asking for them instead of sitting in one isolate's lease.
+ */
+const HOLD_SHARE = 2
+
+/** Held permits of one lease: `held` entries stamped `until` (its end) in the log. */
+interface LeaseRecord {
+  readonly held: number
+  readonly until: number
+}
+
+/** A requested number of permits as a count (0 for anything else). */
+const count = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0)
+
+/** First index whose entry is greater than `value` (the log is sorted). */
+function upperBound(log: readonly number[], value: number): number {
+  let low = 0
+  let high = log.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (log[mid]! <= value) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
+/**
+ * Exact sliding window for one (rule, identity): the sorted log of counted permits, at most `limit`
+ * long. A permit counts from the moment it is granted until a window after its stamp: a request's
+ * own permit is stamped when granted (as `hit` always did), a permit held in a lease is stamped at
+ * the lease's end, so whenever the isolate uses it, the request is counted for a full window after
+ * it. A Durable Object runs one call at a time and grants only free slots, so the permits counted at
+ * any instant, used or held, never exceed `limit`: however many isolates hold leases, admissions in
+ * any window never do either. Unused permits come back with `returns`; held ones never returned
+ * count as used (the safe side). The log and leases are persisted (an eviction cannot reset a
+ * window); an alarm a window after the newest stamp deletes everything, so an identity that stops
+ * sending costs nothing.
  */
 export class RateLimiter extends DurableObject {
   private log: number[] = []
+  private leases = new Map<string, LeaseRecord>()
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env)
     void ctx.blockConcurrencyWhile(async () => {
       this.log = (await ctx.storage.get<number[]>(LOG_KEY)) ?? []
+      // Storage keeps a Map as it is (structured clone).
+      this.leases = (await ctx.storage.get<Map<string, LeaseRecord>>(LEASES_KEY)) ?? new Map()
     })
   }
 
   /** Decides one request. `now` is for tests with controlled time; the Worker never passes it. */
   async hit(rule: WindowRule, now: number = Date.now()): Promise<LimitDecision> {
-    const since = now - rule.windowMs
-    let expired = 0
-    while (expired < this.log.length && this.log[expired]! <= since) expired++
-    if (expired > 0) this.log.splice(0, expired)
-    // A lowered limit: keep only the newest entries that still count.
-    if (this.log.length > rule.limit) this.log.splice(0, this.log.length - rule.limit)
-
-    const allowed = this.log.length < rule.limit
-    if (allowed) {
-      this.log.push(now)
-      await this.ctx.storage.put(LOG_KEY, this.log)
-      // Real time, not `now`: the alarm must follow the newest admission by a full window.
-      await this.ctx.storage.setAlarm(Date.now() + rule.windowMs)
-    } else if (expired > 0) {
-      await this.ctx.storage.put(LOG_KEY, this.log)
-    }
-    const oldest = this.log[0]
+    const answer = await this.lease(rule, { take: 1, hold: 0, returns: [] }, now)
     return {
-      allowed,
+      allowed: answer.taken === 1,
       limit: rule.limit,
-      remaining: rule.limit - this.log.length,
-      resetMs: oldest === undefined ? 0 : Math.max(0, oldest + rule.windowMs - now),
+      remaining: answer.remaining,
+      resetMs: answer.resetMs,
     }
+  }
+
+  /**
+   * Grants up to `take` permits for requests waiting now and, while slots are free, up to `hold`
+   * more (at most 1/HOLD_SHARE of what is free) for the next `leaseMs` of this window, after
+   * dropping the unused permits of `returns`.
+   */
+  async lease(
+    rule: WindowRule,
+    request: LeaseRequest,
+    now: number = Date.now()
+  ): Promise<LeaseAnswer> {
+    let changed = this.applyReturns(request.returns)
+    changed = this.expire(rule, now) || changed
+    let free = rule.limit - this.log.length
+    const taken = Math.min(count(request.take), free)
+    free -= taken
+    const held = Math.min(count(request.hold), Math.ceil(free / HOLD_SHARE))
+    const ms = leaseMs(rule.windowMs)
+    let id = ''
+    if (taken > 0) this.insert(now, taken)
+    if (held > 0) {
+      id = crypto.randomUUID()
+      this.leases.set(id, { held, until: now + ms })
+      this.insert(now + ms, held)
+    }
+    if (changed || taken + held > 0) await this.persist(rule, now, taken + held > 0)
+    let reclaimable = 0
+    for (const [other, record] of this.leases) {
+      if (other !== id) reclaimable += record.held
+    }
+    return {
+      taken,
+      held,
+      id,
+      leaseMs: ms,
+      remaining: rule.limit - this.log.length,
+      resetMs: this.resetMs(rule, now),
+      reclaimable,
+    }
+  }
+
+  /** Drops the unused permits of finished leases (for an isolate with no request to piggy-back on). */
+  async release(
+    rule: WindowRule,
+    returns: readonly LeaseReturn[],
+    now: number = Date.now()
+  ): Promise<void> {
+    const changed = this.applyReturns(returns)
+    if (this.expire(rule, now) || changed) await this.persist(rule, now, false)
   }
 
   /**
    * Gives back the newest admission (a check that took a slot and turned out not to count, e.g. a
    * right admin token): the window then holds one entry fewer. Answers like `hit`, after the refund.
+   * For objects without leases (the admin budget): with one, the newest entry is a held permit.
    */
   async refund(rule: WindowRule, now: number = Date.now()): Promise<LimitDecision> {
     if (this.log.length > 0) {
       this.log.pop()
       await this.ctx.storage.put(LOG_KEY, this.log)
     }
-    const oldest = this.log[0]
     return {
       allowed: this.log.length < rule.limit,
       limit: rule.limit,
       remaining: Math.max(0, rule.limit - this.log.length),
-      resetMs: oldest === undefined ? 0 : Math.max(0, oldest + rule.windowMs - now),
+      resetMs: this.resetMs(rule, now),
     }
   }
 
   override async alarm(): Promise<void> {
-    // Every admitted request is older than its window by now (the alarm follows the newest one).
+    // Every stamp is older than its window by now (the alarm follows the newest one).
     this.log = []
+    this.leases = new Map()
     await this.ctx.storage.deleteAll()
+  }
+
+  private resetMs(rule: WindowRule, now: number): number {
+    const oldest = this.log[0]
+    return oldest === undefined ? 0 : Math.max(0, oldest + rule.windowMs - now)
+  }
+
+  private insert(stamp: number, count: number): void {
+    this.log.splice(upperBound(this.log, stamp), 0, ...new Array<number>(count).fill(stamp))
+  }
+
+  /** Removes each returned lease's unused permits; unknown ids (already returned, expired) are no-ops. */
+  private applyReturns(returns: readonly LeaseReturn[]): boolean {
+    let changed = false
+    for (const { id, unused } of returns) {
+      const record = this.leases.get(id)
+      if (record === undefined) continue
+      this.leases.delete(id)
+      changed = true
+      let drop = Math.min(count(unused), record.held)
+      // Stamps are fungible: any `drop` entries stamped at the lease's end are its permits.
+      const end = upperBound(this.log, record.until)
+      let start = end
+      while (drop > 0 && start > 0 && this.log[start - 1] === record.until) {
+        start--
+        drop--
+      }
+      this.log.splice(start, end - start)
+    }
+    return changed
+  }
+
+  /** Drops stamps out of the window `(now - W, ...]` and leases whose permits all left it. */
+  private expire(rule: WindowRule, now: number): boolean {
+    const since = now - rule.windowMs
+    const expired = upperBound(this.log, since)
+    if (expired > 0) this.log.splice(0, expired)
+    // A lowered limit: keep only the newest entries that still count.
+    if (this.log.length > rule.limit) this.log.splice(0, this.log.length - rule.limit)
+    let changed = expired > 0
+    for (const [id, record] of this.leases) {
+      if (record.until <= since) {
+        this.leases.delete(id)
+        changed = true
+      }
+    }
+    return changed
+  }
+
+  private async persist(rule: WindowRule, now: number, granted: boolean): Promise<void> {
+    await this.ctx.storage.put({ [LOG_KEY]: this.log, [LEASES_KEY]: this.leases })
+    const newest = this.log.at(-1)
+    if (granted && newest !== undefined) {
+      // Real time, not `now`: the alarm must follow the newest stamp by a full window.
+      await this.ctx.storage.setAlarm(Date.now() + Math.max(0, newest - now) + rule.windowMs)
+    }
   }
 }

@@ -188,6 +188,19 @@ export const rateLimitRuleSchema = z
       .max(10_000)
       .default(500)
       .describe("Deadline for the limiter's answer (see `failMode`)."),
+    leaseSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(8)
+      .describe(
+        'Permits an isolate leases from the limiter at a time, its own request included, and ' +
+          'admits locally until used or a tenth of the window (at most 10 s) has passed: about ' +
+          '1/leaseSize of the Durable Object round trips. Admissions stay exact (leased permits ' +
+          'count as used); permits leased and not yet used may refuse other isolates. 1: the ' +
+          'limiter decides every request.'
+      ),
   })
   .describe(
     'One rate-limit rule: which requests it counts, per which identity, how many per window.'

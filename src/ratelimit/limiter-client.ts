@@ -1,6 +1,6 @@
 import type { RateLimiter } from '../../durable-objects/rate-limiter'
-import type { LimitDecision } from './window'
-import { withDeadline } from '../lib/with-deadline'
+import type { LimitDecision, WindowRule } from './window'
+import type { LeaseBook, PermitSource } from './lease-book'
 import { identityName, type CompiledRateLimitRule } from './rules'
 
 export type RuleOutcome =
@@ -10,26 +10,40 @@ export type RuleOutcome =
 /** The part of a Durable Object namespace the client uses (a chaos wrapper in tests fits it too). */
 export interface LimiterNamespace {
   idFromName(name: string): DurableObjectId
-  get(id: DurableObjectId): { hit: DurableObjectStub<RateLimiter>['hit'] }
+  get(id: DurableObjectId): Pick<DurableObjectStub<RateLimiter>, 'lease' | 'release'>
 }
 
-/** Asks each rule's limiter, in parallel, each within its own deadline. Never throws. */
+/** The RateLimiter object `name` as a lease book's source of permits for `rule`. */
+export function permitSource(
+  namespace: LimiterNamespace,
+  name: string,
+  rule: WindowRule
+): PermitSource {
+  const window = { limit: rule.limit, windowMs: rule.windowMs }
+  const stub = () => namespace.get(namespace.idFromName(name))
+  return {
+    lease: async (request) => stub().lease(window, request),
+    release: async (returns) => stub().release(window, returns),
+  }
+}
+
+/**
+ * Each rule's permit for this request, in parallel: from the isolate's lease when it holds one, else
+ * from the rule's limiter within the rule's deadline. Never throws.
+ */
 export async function checkRules(
   rules: readonly CompiledRateLimitRule[],
   headers: Headers,
-  namespace: LimiterNamespace | undefined
+  namespace: LimiterNamespace | undefined,
+  book: LeaseBook
 ): Promise<RuleOutcome[]> {
   return Promise.all(
     rules.map(async (rule): Promise<RuleOutcome> => {
       if (namespace === undefined) return { rule, unavailable: 'RATE_LIMITER binding missing' }
       try {
-        const stub = namespace.get(namespace.idFromName(await identityName(rule, headers)))
-        const decision = await withDeadline(
-          Promise.resolve(stub.hit({ limit: rule.limit, windowMs: rule.windowMs })),
-          rule.timeoutMs,
-          `rate limiter ${rule.name}`
-        )
-        return { rule, decision }
+        const name = await identityName(rule, headers)
+        const result = await book.acquire(name, permitSource(namespace, name, rule), rule)
+        return { rule, ...result }
       } catch (error) {
         return { rule, unavailable: String(error) }
       }

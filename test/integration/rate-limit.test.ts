@@ -174,7 +174,10 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
     // A chaos wrapper around the real namespace: every call hangs past the rule's deadline.
     const hanging = {
       idFromName: (name: string) => env.RATE_LIMITER!.idFromName(name),
-      get: () => ({ hit: () => new Promise<never>(() => {}) }),
+      get: () => ({
+        lease: () => new Promise<never>(() => {}),
+        release: () => new Promise<never>(() => {}),
+      }),
     }
 
     it('fails open: the request is served, without RateLimit fields', async () => {
@@ -199,6 +202,79 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
       expect(response.headers.get('retry-after')).toBe('1')
       expect(await json(response)).toMatchObject({ error: { code: 'rate_limiter_unavailable' } })
       expect((await originStats()).fetches).toBe(0)
+    })
+  })
+
+  describe('permit leases', () => {
+    /** The real namespace, its lease requests counted. */
+    function counting() {
+      const calls = { lease: 0, release: 0 }
+      const namespace = {
+        idFromName: (name: string) => env.RATE_LIMITER!.idFromName(name),
+        get: (id: DurableObjectId) => {
+          const stub = env.RATE_LIMITER!.get(id)
+          return {
+            lease: ((...args) => {
+              calls.lease++
+              return stub.lease(...args)
+            }) as typeof stub.lease,
+            release: ((...args) => {
+              calls.release++
+              return stub.release(...args)
+            }) as typeof stub.release,
+          }
+        },
+      }
+      return { calls, namespace }
+    }
+
+    it('a hot identity asks the limiter about once per leaseSize requests (every time with 1)', async () => {
+      const counts: Record<number, number> = {}
+      for (const leaseSize of [8, 1]) {
+        const { calls, namespace } = counting()
+        const bindings = withRule(
+          { limit: 10_000, windowSeconds: 3600, leaseSize },
+          { RATE_LIMITER: namespace }
+        )
+        for (let i = 0; i < 200; i++) {
+          const response = await send(
+            '/products/11',
+            from(`192.0.2.5${leaseSize}`),
+            undefined,
+            bindings
+          )
+          expect(response.status).toBe(200)
+          // Exact in one isolate: never more than is left.
+          expect(response.headers.get('ratelimit')).toMatch(
+            new RegExp(`^"test";r=${10_000 - i - 1};t=\\d+$`)
+          )
+        }
+        counts[leaseSize] = calls.lease
+      }
+      // 200 requests: 200/8 = 25 leases of 8 (a lease lasts 10 s, far more than 8 requests take).
+      expect(counts).toEqual({ 8: 25, 1: 200 })
+    })
+
+    it('a limiter that fails during a lease request follows the fail policy (closed: 503)', async () => {
+      const failing = {
+        idFromName: (name: string) => env.RATE_LIMITER!.idFromName(name),
+        get: () => ({
+          lease: () => Promise.reject(new Error('limiter down')),
+          release: () => Promise.reject(new Error('limiter down')),
+        }),
+      }
+      const closed = withRule(
+        { limit: 5, windowSeconds: 60, failMode: 'closed' },
+        { RATE_LIMITER: failing }
+      )
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          send('/products/12', from('192.0.2.60'), undefined, closed)
+        )
+      )
+      expect(responses.map((r) => r.status)).toEqual(new Array(20).fill(503))
+      const open = withRule({ limit: 5, windowSeconds: 60 }, { RATE_LIMITER: failing })
+      expect((await send('/products/12', from('192.0.2.60'), undefined, open)).status).toBe(200)
     })
   })
 

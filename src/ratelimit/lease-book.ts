@@ -1,0 +1,254 @@
+import { withDeadline } from '../lib/with-deadline'
+import type { LeaseAnswer, LeaseRequest, LeaseReturn, LimitDecision } from './window'
+
+/** One identity's RateLimiter object, as a lease book asks it (a chaos wrapper in tests fits it). */
+export interface PermitSource {
+  lease(request: LeaseRequest): Promise<LeaseAnswer>
+  release(returns: readonly LeaseReturn[]): Promise<void>
+}
+
+/** What one request gets: a decision, or why the limiter could not give one in time. */
+export type PermitResult = { readonly decision: LimitDecision } | { readonly unavailable: string }
+
+export interface PermitPolicy {
+  readonly limit: number
+  /** Permits per lease (the waiting request's included); 1: every request asks the object. */
+  readonly leaseSize: number
+  /** Deadline of each request to the object. */
+  readonly timeoutMs: number
+}
+
+export interface LeaseBookOptions {
+  readonly clock?: () => number
+  /** Identities kept; past it the least recently used idle ones are dropped. */
+  readonly maxIdentities?: number
+}
+
+/** How often a busy isolate looks for expired leases (a lease lasts at least a second or so). */
+const SWEEP_INTERVAL_MS = 1000
+
+interface Lease {
+  readonly id: string
+  left: number
+  readonly expiresAt: number
+  /** Free slots at the grant, leased permits counted as used (so never more than was left). */
+  readonly remaining: number
+  readonly resetAt: number
+}
+
+/** A refusal that holds until `until`: nothing could free a slot before then. */
+interface Refusal {
+  readonly until: number
+}
+
+/** The permits of one identity in this isolate: the leases granted to its requests, in order. */
+class IdentityPermits {
+  leases: Lease[] = []
+  refusal: Refusal | undefined
+  /** Finished leases not yet reported: piggy-backed on the next lease request, or swept. */
+  returns: LeaseReturn[] = []
+  /** Lease requests in flight (each a request's own). */
+  asking = 0
+
+  constructor(
+    public source: PermitSource,
+    public policy: PermitPolicy
+  ) {}
+
+  /** Ends a lease (used up or expired): its unused permits go back with the next report. */
+  retire(lease: Lease): void {
+    this.returns.push({ id: lease.id, unused: lease.left })
+    this.leases = this.leases.filter((held) => held !== lease)
+  }
+
+  /** Ends the expired leases. */
+  expire(now: number): void {
+    for (const lease of this.leases) if (now >= lease.expiresAt) this.retire(lease)
+  }
+
+  held(): number {
+    return this.leases.reduce((sum, lease) => sum + lease.left, 0)
+  }
+
+  /** A permit from a lease, or a standing refusal; undefined: the object must be asked. */
+  local(now: number): LimitDecision | undefined {
+    const { limit } = this.policy
+    this.expire(now)
+    const lease = this.leases[0]
+    if (lease !== undefined) {
+      lease.left--
+      if (lease.left === 0) this.retire(lease)
+      return {
+        allowed: true,
+        limit,
+        remaining: lease.remaining + this.held(),
+        resetMs: Math.max(0, lease.resetAt - now),
+      }
+    }
+    if (this.refusal !== undefined && now < this.refusal.until) {
+      return { allowed: false, limit, remaining: 0, resetMs: this.refusal.until - now }
+    }
+    this.refusal = undefined
+    return undefined
+  }
+
+  idle(now: number): boolean {
+    return (
+      this.asking === 0 &&
+      this.leases.length === 0 &&
+      this.returns.length === 0 &&
+      (this.refusal === undefined || now >= this.refusal.until)
+    )
+  }
+}
+
+/**
+ * Permit leases of one isolate: a request takes a permit its isolate already holds for its identity
+ * (no Durable Object round trip); a request that finds none asks the RateLimiter object itself, for
+ * its own permit and up to `leaseSize - 1` more to hold. Each request waits on its own call only:
+ * workerd cancels a request that waits on I/O another request started (it looks hung). A request
+ * refused while other leases are on their way looks at what its isolate holds once more. Exactness
+ * is the object's: it counts every permit it grants as used until returned, so the admissions of all
+ * isolates together never exceed the limit; what one isolate holds unused (for at most a tenth of
+ * the window) is the most the others can be refused wrongly.
+ */
+export class LeaseBook {
+  private readonly identities = new Map<string, IdentityPermits>()
+  private readonly clock: () => number
+  private readonly maxIdentities: number
+  private nextSweepAt = 0
+
+  constructor(options: LeaseBookOptions = {}) {
+    this.clock = options.clock ?? Date.now
+    this.maxIdentities = options.maxIdentities ?? 10_000
+  }
+
+  /** One request's permit for identity `key`. Never throws; every wait ends within the deadline. */
+  async acquire(key: string, source: PermitSource, policy: PermitPolicy): Promise<PermitResult> {
+    let permits = this.identities.get(key)
+    if (permits === undefined) {
+      if (this.identities.size >= this.maxIdentities) this.evict()
+      permits = new IdentityPermits(source, policy)
+    } else {
+      this.identities.delete(key)
+      permits.source = source
+      permits.policy = policy
+    }
+    // Map order is recency: the least recently used identity comes first.
+    this.identities.set(key, permits)
+    const decision = permits.local(this.clock())
+    if (decision !== undefined) return { decision }
+    permits.asking++
+    try {
+      return await this.ask(permits)
+    } catch (error) {
+      // A bug, not the object: the request still gets an answer.
+      return { unavailable: String(error) }
+    } finally {
+      permits.asking--
+    }
+  }
+
+  /** Permits held and not yet used, over every identity (what other isolates may miss). */
+  outstanding(): number {
+    let held = 0
+    for (const permits of this.identities.values()) held += permits.held()
+    return held
+  }
+
+  /** `sweep`, at most once per SWEEP_INTERVAL_MS: cheap enough for every request. */
+  sweepIfDue(defer?: (work: Promise<unknown>) => void): void {
+    if (this.clock() >= this.nextSweepAt) this.sweep(defer)
+  }
+
+  /**
+   * Ends expired leases and reports unused permits of identities that have no request to carry
+   * them; the reports are handed to `defer` (waitUntil), each within the identity's deadline.
+   */
+  sweep(defer: (work: Promise<unknown>) => void = (work) => void work): void {
+    const now = this.clock()
+    this.nextSweepAt = now + SWEEP_INTERVAL_MS
+    for (const [key, permits] of this.identities) {
+      permits.expire(now)
+      if (permits.asking === 0) this.report(permits, defer)
+      if (permits.idle(now)) this.identities.delete(key)
+    }
+  }
+
+  private report(permits: IdentityPermits, defer: (work: Promise<unknown>) => void): void {
+    const returns = permits.returns.filter((r) => r.unused > 0)
+    // Fully used leases need no report: the object counts their permits as used anyway.
+    permits.returns = []
+    if (returns.length === 0) return
+    defer(
+      withDeadline(
+        permits.source.release(returns),
+        permits.policy.timeoutMs,
+        'rate limiter release'
+      ).catch(() => undefined)
+    )
+  }
+
+  /** Drops the least recently used identities that wait for nothing (their unused permits reported). */
+  private evict(): void {
+    this.sweep()
+    for (const [key, permits] of this.identities) {
+      if (this.identities.size < this.maxIdentities) return
+      if (permits.asking > 0) continue
+      for (const lease of permits.leases) permits.retire(lease)
+      this.report(permits, (work) => void work)
+      this.identities.delete(key)
+    }
+  }
+
+  /** This request's own call to the object: its permit, and up to `leaseSize - 1` to hold. */
+  private async ask(permits: IdentityPermits): Promise<PermitResult> {
+    const returns = permits.returns.splice(0)
+    const { leaseSize, timeoutMs, limit } = permits.policy
+    const sentAt = this.clock()
+    const asked = Promise.resolve().then(() =>
+      permits.source.lease({ take: 1, hold: Math.max(0, leaseSize - 1), returns })
+    )
+    let answer: LeaseAnswer
+    try {
+      answer = await withDeadline(asked, timeoutMs, 'rate limiter lease')
+    } catch (error) {
+      // Returns are idempotent: send them again. A late grant's held permits go back unused.
+      permits.returns.unshift(...returns)
+      asked.then(
+        (late) => late.held > 0 && permits.returns.push({ id: late.id, unused: late.held }),
+        () => undefined
+      )
+      return { unavailable: String(error) }
+    }
+    // Times from the isolate's clock when it asked: no later than the object's, so a lease ends
+    // here no later than there, and a refusal is not held past the slot it waits for.
+    const resetAt = sentAt + answer.resetMs
+    if (answer.held > 0) {
+      permits.leases.push({
+        id: answer.id,
+        left: answer.held,
+        expiresAt: sentAt + answer.leaseMs,
+        remaining: answer.remaining,
+        resetAt,
+      })
+    }
+    const now = this.clock()
+    if (answer.taken > 0) {
+      const remaining = answer.remaining + permits.held()
+      return { decision: { allowed: true, limit, remaining, resetMs: Math.max(0, resetAt - now) } }
+    }
+    // Refused: permits granted to this isolate's other requests meanwhile may be here by now, or
+    // after their answers, which the object sent before this one, have been delivered.
+    let held = permits.local(now)
+    if (held === undefined && answer.reclaimable > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      held = permits.local(this.clock())
+    }
+    if (held !== undefined && held.allowed) return { decision: held }
+    if (answer.remaining === 0 && answer.reclaimable === 0) permits.refusal = { until: resetAt }
+    return {
+      decision: { allowed: false, limit, remaining: 0, resetMs: Math.max(0, resetAt - now) },
+    }
+  }
+}
