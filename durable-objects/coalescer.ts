@@ -152,14 +152,16 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
 
   /**
    * A fill that finished after this caller missed is as good as one it waited on (it was concurrent
-   * with the fill). A caller that missed later, e.g. after a purge, is not served from here.
-   */
-  /**
-   * A fill that finished after this caller missed is as good as one it waited on (it was concurrent
    * with the fill), and so is one whose L2 write has not landed yet. A caller that missed later (e.g.
    * after a purge) is not served from here, unless L2 could not be read (then a copy younger than
    * `memory.maxAgeMs`, the bound within which isolates honour purges made elsewhere, is served
    * rather than a second origin fetch).
+   *
+   * A caller that holds a copy (a refresh or a revalidation: `newerThan` is set) is answered as the L2
+   * re-check answers it: by any fresh fill newer than its copy, whenever it asks. Another isolate, or a
+   * colo whose tiers still hold the copy just refreshed, then gets that refresh instead of making its
+   * own origin fetch for the same expiry. Its copy passed its purge view, and the fill is newer, so no
+   * purge the caller knows of spares its copy yet refuses the fill (and the caller checks it anyway).
    */
   #fromRecent(request: FillRequest, l2Failed: boolean, config?: Config): FillResult | undefined {
     const recent = this.#recent.get(request.key)
@@ -169,13 +171,13 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
       this.#recent.delete(request.key)
       return undefined
     }
-    const newEnough =
-      request.newerThan === undefined || recent.result.entry.storedAt > request.newerThan
+    if (request.newerThan !== undefined)
+      return recent.result.entry.storedAt > request.newerThan ? recent.result : undefined
     const concurrent =
       request.missedAt <= recent.filledAt ||
       recent.storing ||
       (l2Failed && config !== undefined && now - recent.filledAt <= config.memory.maxAgeMs)
-    return concurrent && newEnough ? recent.result : undefined
+    return concurrent ? recent.result : undefined
   }
 
   #remember(
