@@ -1,5 +1,7 @@
 import { DurableObject } from 'cloudflare:workers'
-import type { PurgeRecord } from '../src/purge/view'
+import { MAX_PURGE_LOG_BYTES, recordBytes, type PurgeRecord } from '../src/purge/view'
+
+export { MAX_PURGE_LOG_BYTES } from '../src/purge/view'
 
 /** One page of the journal: the records after a cursor, and the cursor to go on from. */
 export interface JournalPage {
@@ -12,12 +14,6 @@ export interface JournalBounds {
   readonly maxEntries: number
   readonly horizonMs: number
 }
-
-/**
- * Bytes of records (as JSON) the journal holds at most, whatever `maxEntries` says: the oldest go
- * first. 8 MiB is a few thousand big tag purges or ~50,000 single-key ones; a view holds as much.
- */
-export const MAX_JOURNAL_BYTES = 8 * 1024 * 1024
 
 const ENTRY_PREFIX = 'r:'
 
@@ -86,7 +82,7 @@ export class PurgeJournal extends DurableObject {
       this.#lastSeq = 0
     } else this.#lastSeq++
     const id = `${this.#lastMs}-${this.#lastSeq}`
-    const entry: Entry = { id, record, bytes: JSON.stringify(record).length }
+    const entry: Entry = { id, record, bytes: recordBytes(record) }
     this.#entries.push(entry)
     this.#ids.set(record.id, id)
     this.#bytes += entry.bytes
@@ -127,7 +123,7 @@ export class PurgeJournal extends DurableObject {
     while (
       drop < this.#entries.length - 1 &&
       (this.#entries.length - drop > bounds.maxEntries ||
-        this.#bytes > MAX_JOURNAL_BYTES ||
+        this.#bytes > MAX_PURGE_LOG_BYTES ||
         parseId(this.#entries[drop]!.id)![0] < horizon)
     ) {
       const entry = this.#entries[drop]!

@@ -5,7 +5,7 @@ import { base64ToBytes, bytesToBase64 } from '../l2/base64'
 import { LUA_MARK_PURGE } from '../l2/fence'
 import type { RegionalL2 } from '../l2/regional-l2'
 import { withDeadline } from '../lib/with-deadline'
-import { softened, type PurgeRecord } from './view'
+import { MAX_PURGE_LOG_BYTES, softened, type PurgeRecord } from './view'
 
 /*
  * The purge log, one per region: a capped Redis stream `${keyPrefix}purges` whose entries carry one
@@ -68,10 +68,12 @@ end
  * keys and the first batch of its tags' and prefixes' entries, atomically in one round trip; the rest
  * goes in further batches (CONTINUE_PURGE). The applied marker is set once nothing is left.
  * KEYS[1] the log stream, KEYS[2] the applied marker
- * ARGV[1] the record (JSON)  ARGV[2] log cap (MAXLEN ~)  ARGV[3] key prefix
+ * ARGV[1] the record (JSON)  ARGV[2] most records in the log  ARGV[3] key prefix
  * ARGV[4] horizon (s, TTL of the log and the marker)
  * ARGV[5] '1': apply here (hard purge); '0': record only (a soft purge is applied by the Worker)
- * ARGV[6] '1': skip if the marker exists (a catch-up replay)
+ * ARGV[6] '1': skip if the marker exists (a catch-up replay)  ARGV[7] most bytes in the log
+ * A hard purge of exactly one key replaces the log's last such record of that key (the new one is
+ * later, so it voids all the old one did): write-heavy URLs cost the log one record each.
  * Returns { stream id or false, entries deleted, '1' if more batches are due, cursors... }.
  */
 export const RECORD_PURGE = `${LUA_ESCAPE}
@@ -80,8 +82,36 @@ ${LUA_MARK_PURGE}
 ${LUA_STEP}
 if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return {false, 0, '0'} end
 local rec = cjson.decode(ARGV[1])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[1])
+local id = redis.call('XADD', KEYS[1], '*', 'p', ARGV[1])
+-- The log's bytes (records' JSON), kept beside it, and the last single-key record of each key.
+local bytesKey = KEYS[1] .. ':bytes'
+local lastKey = KEYS[1] .. ':last'
+local bytes = redis.call('INCRBY', bytesKey, #ARGV[1])
+if ARGV[5] == '1' and #rec.keys == 1 and #rec.tags == 0 and #rec.prefixes == 0 then
+  -- Repeated hard purges of one key merge: the new record replaces the last one (it is later).
+  local old = redis.call('HGET', lastKey, rec.keys[1])
+  if old then
+    local gone = redis.call('XRANGE', KEYS[1], old, old)
+    if #gone == 1 then
+      redis.call('XDEL', KEYS[1], old)
+      bytes = redis.call('INCRBY', bytesKey, -#gone[1][2][2])
+    end
+  end
+  redis.call('HSET', lastKey, rec.keys[1], id)
+  if redis.call('HLEN', lastKey) > tonumber(ARGV[2]) then redis.call('DEL', lastKey) end
+end
+-- Bounded by records and by bytes, oldest first (a few per call: every call trims).
+local trimmed = 0
+while trimmed < 100 and (redis.call('XLEN', KEYS[1]) > tonumber(ARGV[2]) or bytes > tonumber(ARGV[7])) do
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  if #first == 0 or first[1][1] == id then break end
+  redis.call('XDEL', KEYS[1], first[1][1])
+  bytes = redis.call('INCRBY', bytesKey, -#(first[1][2][2] or ''))
+  trimmed = trimmed + 1
+end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', bytesKey, ARGV[4])
+redis.call('EXPIRE', lastKey, ARGV[4])
 redis.call('PUBLISH', KEYS[1], '{"id":"' .. id .. '","p":' .. ARGV[1] .. '}')
 mark(tonumber(rec.at), rec.keys, rec.tags, rec.prefixes)
 if ARGV[5] ~= '1' then return {id, 0, '0'} end
@@ -270,6 +300,7 @@ export class PurgeLog {
             String(this.settings.horizonSeconds),
             record.soft ? '0' : '1',
             replay ? '1' : '0',
+            String(MAX_PURGE_LOG_BYTES),
           ]
         )
     )

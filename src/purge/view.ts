@@ -34,9 +34,23 @@ interface Times {
   soft: number
 }
 
+/**
+ * Bytes of purge records (as JSON) a log holds at most, whatever its record cap: a region's log,
+ * the purge journal and every view. 8 MiB is ~50,000 single-key purges or a few dozen of the largest
+ * the API accepts.
+ */
+export const MAX_PURGE_LOG_BYTES = 8 * 1024 * 1024
+
+/** A record's size as the bound counts it: its JSON length. */
+export function recordBytes(record: PurgeRecord): number {
+  return JSON.stringify(record).length
+}
+
 export interface PurgeViewOptions {
   /** Most records held; past it the oldest half is dropped and the floor rises. */
   readonly maxRecords: number
+  /** Most bytes of records held (default MAX_PURGE_LOG_BYTES); past it, as past maxRecords. */
+  readonly maxBytes?: number
   /** Records older than this are dropped (the floor follows). */
   readonly horizonMs: number
 }
@@ -51,6 +65,7 @@ export type Verdict = StoredRecord | undefined
  */
 export class PurgeView {
   #records: PurgeRecord[] = []
+  #bytes = 0
   readonly #ids = new Set<string>()
   #keys = new Map<string, Times>()
   #tags = new Map<string, Times>()
@@ -86,8 +101,13 @@ export class PurgeView {
     if (this.#ids.has(record.id)) return false
     this.#ids.add(record.id)
     this.#records.push(record)
+    this.#bytes += recordBytes(record)
     this.#index(record)
-    if (this.#records.length > this.options.maxRecords || record.at < now - this.options.horizonMs)
+    if (
+      this.#records.length > this.options.maxRecords ||
+      this.#bytes > this.#maxBytes ||
+      record.at < now - this.options.horizonMs
+    )
       this.#trim(now)
     return true
   }
@@ -118,17 +138,31 @@ export class PurgeView {
     }
   }
 
-  /** Drops records past the horizon, then the oldest half while over the cap; the floor rises past them. */
+  get #maxBytes(): number {
+    return this.options.maxBytes ?? MAX_PURGE_LOG_BYTES
+  }
+
+  /**
+   * Drops records past the horizon, then, while over the record or byte cap, the oldest until half
+   * of it is left; the floor rises past them.
+   */
   #trim(now: number): void {
     const horizon = now - this.options.horizonMs
     const sorted = this.#records.sort((a, b) => a.at - b.at)
+    const sizes = sorted.map(recordBytes)
+    let bytes = sizes.reduce((sum, size) => sum + size, 0)
     let drop = 0
-    while (drop < sorted.length && sorted[drop]!.at < horizon) drop++
-    if (sorted.length - drop > this.options.maxRecords)
-      drop = sorted.length - Math.floor(this.options.maxRecords / 2)
+    const dropOne = () => (bytes -= sizes[drop++]!)
+    while (drop < sorted.length && sorted[drop]!.at < horizon) dropOne()
+    if (sorted.length - drop > this.options.maxRecords || bytes > this.#maxBytes) {
+      const keep = Math.floor(this.options.maxRecords / 2)
+      while (drop < sorted.length && (sorted.length - drop > keep || bytes > this.#maxBytes / 2))
+        dropOne()
+    }
     if (drop === 0) return
     this.floor = Math.max(this.floor, horizon, sorted[drop - 1]!.at + 1)
     this.#records = sorted.slice(drop)
+    this.#bytes = bytes
     this.#ids.clear()
     this.#keys = new Map()
     this.#tags = new Map()

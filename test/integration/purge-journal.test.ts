@@ -7,7 +7,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { JournalBounds } from '../../durable-objects/purge-journal'
-import { MAX_JOURNAL_BYTES } from '../../durable-objects/purge-journal'
+import { MAX_PURGE_LOG_BYTES } from '../../durable-objects/purge-journal'
 import { JOURNAL_INSTANCE, JOURNAL_REGION } from '../../src/purge/journal'
 import type { PurgeRecord } from '../../src/purge/view'
 import { echo, envWithConfig, json, originStats, send } from '../helpers/worker'
@@ -181,7 +181,7 @@ describe('PurgeJournal object', () => {
     for (let i = 0; i < 100; i++) await stub.append(record(`big-${i}`, 100 * 1024), big)
     const kept = await stub.read(undefined, 10_000, big)
     const bytes = kept.records.reduce((sum, r) => sum + JSON.stringify(r).length, 0)
-    expect(bytes).toBeLessThanOrEqual(MAX_JOURNAL_BYTES)
+    expect(bytes).toBeLessThanOrEqual(MAX_PURGE_LOG_BYTES)
     expect(kept.records.at(-1)!.id).toBe('big-99')
     for (const cursor of ['garbage', '', '99999999999999999999-1', '-1', '1-99999999']) {
       const page = await stub.read(cursor, 5, big)

@@ -7,6 +7,7 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FENCED_WRITE } from '../../src/l2/fence'
 import { CONTINUE_PURGE, PURGE_BATCH, RECORD_PURGE } from '../../src/purge/log'
+import { MAX_PURGE_LOG_BYTES } from '../../src/purge/view'
 import { startRedisServer } from '../../tools/lib/redis-server'
 
 type Server = Awaited<ReturnType<typeof startRedisServer>>
@@ -69,11 +70,29 @@ function purge(at: number, what: Partial<Omit<Purge, 'id' | 'at'>>): Purge {
 }
 
 /** RECORD_PURGE in this one region: [stream id, deleted, more, ...cursors]. */
-function record(rec: Purge, replay = false): Promise<[string | null, number, string, ...string[]]> {
+function record(
+  rec: Purge,
+  replay = false,
+  bounds: { entries?: number; bytes?: number } = {}
+): Promise<[string | null, number, string, ...string[]]> {
   return redis.eval(RECORD_PURGE, {
     keys: [`${P}purges`, `${P}pa:${rec.id}`],
-    arguments: [JSON.stringify(rec), '1000', P, '3600', rec.soft ? '0' : '1', replay ? '1' : '0'],
+    arguments: [
+      JSON.stringify(rec),
+      String(bounds.entries ?? 1000),
+      P,
+      '3600',
+      rec.soft ? '0' : '1',
+      replay ? '1' : '0',
+      String(bounds.bytes ?? MAX_PURGE_LOG_BYTES),
+    ],
   }) as Promise<[string | null, number, string, ...string[]]>
+}
+
+/** The records in the log, oldest first. */
+async function logged(): Promise<Purge[]> {
+  const entries = await redis.xRange(`${P}purges`, '-', '+')
+  return entries.map((entry) => JSON.parse(entry.message.p!) as Purge)
 }
 
 /** Runs a hard purge to the end, as PurgeLog does; returns the batches it took. */
@@ -227,5 +246,81 @@ describe('hard purges in bounded batches', () => {
     expect(id).toBeNull()
     expect(await redis.get(`${P}e:/a`)).toBe('refilled later')
     expect(await redis.xLen(`${P}purges`)).toBe(1)
+  })
+})
+
+describe('the purge log: merged and bounded', () => {
+  it('repeated hard purges of one key leave one record, the latest', async () => {
+    const now = Date.now()
+    for (let i = 0; i < 50; i++) await record(purge(now + i, { keys: ['/write-heavy'] }))
+    await record(purge(now + 60, { keys: ['/other'] }))
+    const records = await logged()
+    expect(records.map((r) => r.keys)).toEqual([['/write-heavy'], ['/other']])
+    expect(records[0]!.at).toBe(now + 49)
+  })
+
+  it('tags, prefixes, several keys and soft purges are never merged', async () => {
+    const now = Date.now()
+    await record(purge(now, { keys: ['/k'] }))
+    await record(purge(now + 1, { keys: ['/k'], soft: true }))
+    await record(purge(now + 2, { keys: ['/k', '/j'] }))
+    await record(purge(now + 3, { keys: ['/k'], tags: ['t'] }))
+    await record(purge(now + 4, { prefixes: ['/k'] }))
+    expect((await logged()).length).toBe(5)
+    // The next single-key hard purge of /k replaces only the first record.
+    await record(purge(now + 5, { keys: ['/k'] }))
+    expect((await logged()).map((r) => r.at)).toEqual([now + 1, now + 2, now + 3, now + 4, now + 5])
+  })
+
+  it('keeps the log within its record and byte bounds, oldest first, the counter exact', async () => {
+    const now = Date.now()
+    for (let i = 0; i < 30; i++)
+      await record(purge(now + i, { tags: [`t${i}`] }), false, { entries: 10 })
+    expect(await redis.xLen(`${P}purges`)).toBe(10)
+    expect((await logged())[0]!.tags).toEqual(['t20'])
+    await redis.flushAll()
+    const bytes = 64 * 1024
+    const big = 'x'.repeat(10 * 1024)
+    for (let i = 0; i < 40; i++) {
+      await record(purge(now + i, { tags: [`big${i}`, big] }), false, { bytes })
+    }
+    const records = await redis.xRange(`${P}purges`, '-', '+')
+    const held = records.reduce((sum, entry) => sum + entry.message.p!.length, 0)
+    expect(held).toBeLessThanOrEqual(bytes)
+    expect(Number(await redis.get(`${P}purges:bytes`))).toBe(held)
+    expect(JSON.parse(records.at(-1)!.message.p!).tags[0]).toBe('big39')
+  })
+
+  it('merging and trimming keep the log and its counter consistent (any sequence)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            key: fc.constantFrom('/a', '/b', '/c'),
+            tag: fc.boolean(),
+            pad: fc.nat({ max: 3000 }),
+          }),
+          { minLength: 1, maxLength: 40 }
+        ),
+        async (steps) => {
+          await redis.flushAll()
+          let at = Date.now()
+          for (const step of steps) {
+            const rec = purge(at++, {
+              keys: [step.key],
+              tags: step.tag ? ['x'.repeat(step.pad)] : [],
+            })
+            await record(rec, false, { entries: 8, bytes: 8 * 1024 })
+          }
+          const records = await redis.xRange(`${P}purges`, '-', '+')
+          const held = records.reduce((sum, entry) => sum + entry.message.p!.length, 0)
+          expect(records.length).toBeLessThanOrEqual(8)
+          expect(Number(await redis.get(`${P}purges:bytes`))).toBe(held)
+          // The last purge is always there.
+          expect(JSON.parse(records.at(-1)!.message.p!).at).toBe(at - 1)
+        }
+      ),
+      { numRuns: 40 }
+    )
   })
 })

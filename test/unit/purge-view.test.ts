@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CacheEntry, VaryIndex } from '../../src/cache/entry'
-import { PurgeView, type PurgeRecord } from '../../src/purge/view'
+import { PurgeView, recordBytes, type PurgeRecord } from '../../src/purge/view'
 
 const T0 = 1_800_000_000_000
 
@@ -95,5 +95,20 @@ describe('purge view', () => {
     expect(v.purgedAt('/p/1\naccept:x')).toBe(T0 + 2000)
     expect(v.purgedAt('/p/2')).toBe(T0 + 1000)
     expect(v.purgedAt('/q')).toBe(0)
+  })
+
+  it('is bounded in bytes as in records: the oldest go, the floor rises past them', () => {
+    const maxBytes = 64 * 1024
+    const v = new PurgeView({ maxRecords: 10_000, horizonMs: 3_600_000, maxBytes }, T0)
+    const big = 'x'.repeat(4 * 1024)
+    for (let i = 0; i < 100; i++) v.add(purge(T0 + i, { tags: [`t${i}`, big] }), T0 + i)
+    const held = v.records().reduce((sum, record) => sum + recordBytes(record), 0)
+    expect(held).toBeLessThanOrEqual(maxBytes)
+    expect(v.records().at(-1)!.tags[0]).toBe('t99')
+    // A copy older than the records it forgot is unknown to the view: refused from a near tier.
+    const oldest = v.records()[0]!.at
+    expect(v.floor).toBeGreaterThan(T0)
+    expect(v.check('/x', entry(oldest - 1), true)).toBeUndefined()
+    expect(v.check('/x', entry(T0 + 200), true)).toBeDefined()
   })
 })
