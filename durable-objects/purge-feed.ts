@@ -14,6 +14,11 @@ function compareIds(a: string, b: string): number {
 
 /** Records the feed keeps in memory at most (a page of 1000 per reader is plenty above that). */
 const MAX_FEED_RECORDS = 10_000
+/**
+ * A record its log showed that the channel has not delivered this long after is taken as a sign the
+ * subscription ended (the client does not say when a stream closes): the feed subscribes again.
+ */
+const CHANNEL_GRACE_MS = 2000
 
 interface Held {
   readonly region: string
@@ -45,6 +50,10 @@ export class PurgeFeed extends DurableObject {
   #asOf = 0
   #confirming: Promise<void> | undefined
   #unsubscribe: (() => Promise<void>) | undefined
+  /** When the current subscription began (0: none). */
+  #subscribedAt = 0
+  /** Records the log showed first, by id, with when: the channel should deliver them soon. */
+  readonly #unechoed = new Map<string, number>()
 
   #setup(region: string): Held {
     if (this.#held?.region === region) return this.#held
@@ -74,15 +83,32 @@ export class PurgeFeed extends DurableObject {
   #subscribe(held: Held): void {
     if (this.#unsubscribe !== undefined) return
     try {
-      const subscriber = held.log.subscribe(held.region, (entry) => this.#add(entry))
+      const subscriber = held.log.subscribe(held.region, (entry) => {
+        this.#unechoed.delete(entry.id)
+        this.#add(entry)
+      })
       const drop = () => {
-        this.#unsubscribe = undefined
+        if (this.#unsubscribe === stop) this.#unsubscribe = undefined
         void subscriber.unsubscribe().catch(() => {})
       }
+      const stop = async () => drop()
       subscriber.on('error', drop)
-      this.#unsubscribe = () => subscriber.unsubscribe()
+      this.#unsubscribe = stop
+      this.#subscribedAt = Date.now()
+      this.#unechoed.clear()
     } catch {
       // No channel: the confirmations alone keep the feed right, a poll interval later.
+    }
+  }
+
+  /** The channel fell silent on records the log has: subscribe again (a closed stream says nothing). */
+  #checkChannel(held: Held, now: number): void {
+    for (const learned of this.#unechoed.values()) {
+      if (now - learned < CHANNEL_GRACE_MS) continue
+      void this.#unsubscribe?.()
+      this.#unsubscribe = undefined
+      this.#subscribe(held)
+      return
     }
   }
 
@@ -91,7 +117,17 @@ export class PurgeFeed extends DurableObject {
     const started = Date.now()
     for (let page = 0; page < 100; page++) {
       const read = await held.log.readLog(held.region, held.region, this.#confirmed, 1000)
-      for (const entry of read.entries) this.#add(entry)
+      const now = Date.now()
+      for (const entry of read.entries) {
+        const published = Number(entry.id.split('-')[0])
+        const unseen = !this.#ids.has(entry.id)
+        this.#add(entry)
+        // Published while subscribed, yet the channel has not delivered it (yet).
+        if (unseen && this.#subscribedAt > 0 && published >= this.#subscribedAt) {
+          if (this.#unechoed.size < 1000) this.#unechoed.set(entry.id, now)
+        }
+      }
+      this.#checkChannel(held, now)
       if (read.last !== undefined) this.#confirmed = read.last
       if (read.entries.length < 1000) break
     }

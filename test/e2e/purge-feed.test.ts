@@ -67,10 +67,15 @@ describe('purge feed (one subscriber and one log reader per region)', () => {
         (await getAt(path, colo)).body !== before.get(colo) ? true : undefined
       )
     }
-    // Each region's feed holds a subscription to its purge channel.
+    // Each region's feed holds a subscription to its purge channel (one that an earlier partition
+    // closed is renewed once the log shows a purge the channel did not deliver, within seconds,
+    // while colos read the feed).
     for (const { name, redis } of regions) {
-      const subscribers = await redis.pubSubNumSub(CHANNEL)
-      expect(subscribers[CHANNEL], name).toBeGreaterThanOrEqual(1)
+      await until(`a subscriber in ${name}`, async () => {
+        await Promise.all(COLOS.map((colo) => getAt(path, colo)))
+        const subscribers = await redis.pubSubNumSub(CHANNEL)
+        return (subscribers[CHANNEL] ?? 0) >= 1 ? true : undefined
+      })
     }
   })
 
@@ -95,5 +100,39 @@ describe('purge feed (one subscriber and one log reader per region)', () => {
         bound
       )
     })
+  })
+
+  it('a subscription a partition closed is renewed: purges still arrive through the channel', async () => {
+    const region = regions.find(({ name }) => name === 'ap-south')!
+    const cut = await fetch(`${controlUrl}/regions/ap-south/partition`, { method: 'POST' })
+    expect(cut.status).toBe(200)
+    // The partition ends the region's open streams.
+    await until('the ap-south stream closed', async () =>
+      ((await region.redis.pubSubNumSub(CHANNEL))[CHANNEL] ?? 0) === 0 ? true : undefined
+    )
+    const healed = await fetch(`${controlUrl}/regions/ap-south/heal`, { method: 'POST' })
+    expect(healed.status).toBe(200)
+    await settleRegions()
+    const tag = `feed-renew-${run}`
+    const path = `/echo/${tag}?h-cache-control=max-age%3D300&h-surrogate-key=${tag}`
+    await getAt(path, 'BOM')
+    const before = (await getAt(path, 'BOM')).body
+    const response = await fetch(`${workerUrl}/_cache/purge`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        'content-type': 'application/json',
+        'x-sim-colo': 'BOM',
+      },
+      body: JSON.stringify({ tags: [tag] }),
+    })
+    expect(response.status).toBe(200)
+    // The log showed a purge the closed channel never delivered: the feed subscribes again.
+    await until('a renewed subscriber in ap-south', async () => {
+      await getAt(path, 'SIN')
+      const subscribers = await region.redis.pubSubNumSub(CHANNEL)
+      return (subscribers[CHANNEL] ?? 0) >= 1 ? true : undefined
+    })
+    expect((await getAt(path, 'BOM')).body).not.toBe(before)
   })
 })
