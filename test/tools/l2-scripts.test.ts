@@ -91,7 +91,7 @@ function record(
 
 /** The records in the log, oldest first. */
 async function logged(): Promise<Purge[]> {
-  const entries = await redis.xRange(`${P}purges`, '-', '+')
+  const entries = (await redis.xRange(`${P}purges`, '-', '+')) ?? []
   return entries.map((entry) => JSON.parse(entry.message.p!) as Purge)
 }
 
@@ -284,7 +284,7 @@ describe('the purge log: merged and bounded', () => {
     for (let i = 0; i < 40; i++) {
       await record(purge(now + i, { tags: [`big${i}`, big] }), false, { bytes })
     }
-    const records = await redis.xRange(`${P}purges`, '-', '+')
+    const records = (await redis.xRange(`${P}purges`, '-', '+')) ?? []
     const held = records.reduce((sum, entry) => sum + entry.message.p!.length, 0)
     expect(held).toBeLessThanOrEqual(bytes)
     expect(Number(await redis.get(`${P}purges:bytes`))).toBe(held)
@@ -312,7 +312,7 @@ describe('the purge log: merged and bounded', () => {
             })
             await record(rec, false, { entries: 8, bytes: 8 * 1024 })
           }
-          const records = await redis.xRange(`${P}purges`, '-', '+')
+          const records = (await redis.xRange(`${P}purges`, '-', '+')) ?? []
           const held = records.reduce((sum, entry) => sum + entry.message.p!.length, 0)
           expect(records.length).toBeLessThanOrEqual(8)
           expect(Number(await redis.get(`${P}purges:bytes`))).toBe(held)
