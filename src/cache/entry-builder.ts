@@ -72,7 +72,9 @@ export function entryTiming(
   route: CompiledRoute,
   config: Config,
   requestTime: number,
-  responseTime: number
+  responseTime: number,
+  /** Uniform in [0, 1): how much of `freshnessJitter` this copy gets. */
+  draw: () => number = Math.random
 ): Timing {
   const override = route.ttl !== undefined
   const lifetime = override
@@ -82,7 +84,11 @@ export function entryTiming(
       : freshnessLifetime(status, headers, cc, config.heuristic, responseTime).seconds
   const initialAgeSec = override ? 0 : correctedInitialAge(headers, requestTime, responseTime)
   const mustRevalidate = !override && (cc.mustRevalidate || cc.proxyRevalidate || cc.noCache)
-  const freshUntil = responseTime + Math.max(0, lifetime - initialAgeSec) * 1000
+  const freshMs = Math.max(0, lifetime - initialAgeSec) * 1000
+  // Shortened, never lengthened (a cache may always treat a copy as stale sooner, RFC 9111 §4.2):
+  // copies filled together, e.g. by one warm-up, go stale apart in memory, L1 and L2 alike.
+  const jitter = route.freshnessJitter ?? 0
+  const freshUntil = responseTime + Math.round(freshMs * (1 - (jitter > 0 ? jitter * draw() : 0)))
   // The route's stale windows fill in for the origin's only where the origin left room: not under
   // s-maxage (it carries proxy-revalidate for a shared cache, RFC 9111 §5.2.2.10) and not for errors.
   const routeDefaults = override || (cc.sMaxAge === undefined && status < 400)

@@ -63,6 +63,15 @@ export const routeSchema = z
         'RFC 5861 `stale-if-error` default, used when the origin does not send its own directive ' +
           '(or always, with `ttl`).'
       ),
+    freshnessJitter: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0)
+      .describe(
+        "Shortens each copy's freshness by a random share of it, up to this fraction (never " +
+          'lengthens it), so copies filled together go stale apart in every tier (0: off).'
+      ),
     key: keyRulesSchema,
     forwardHeaders: z
       .array(headerName)

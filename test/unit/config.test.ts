@@ -361,6 +361,7 @@ describe('matchRoute', () => {
     bypass: false,
     staleWhileRevalidate: 0,
     staleIfError: 0,
+    freshnessJitter: 0,
     key: { ignoreQuery: [], headers: [] },
     tags: [],
     requestDirectives: false,

@@ -11,8 +11,8 @@ export interface Target {
 }
 
 export type Mode = 'on' | 'off'
-export type Scenario = 'stampede' | 'expiry' | 'origin-down'
-export const SCENARIOS: readonly Scenario[] = ['stampede', 'expiry', 'origin-down']
+export type Scenario = 'stampede' | 'expiry' | 'origin-down' | 'batch-expiry'
+export const SCENARIOS: readonly Scenario[] = ['stampede', 'expiry', 'origin-down', 'batch-expiry']
 
 export interface Row {
   scenario: Scenario
@@ -39,7 +39,19 @@ export function cacheConfig(mode: Mode): string {
     staleWhileRevalidate: on ? 30 : 0,
     staleIfError: on ? 300 : 0,
   }
-  config.routes = [route, ...(config.routes as unknown[])]
+  // Keys filled together, with freshness jitter and without (batch-expiry compares them).
+  const batch = (name: string, freshnessJitter: number) => ({
+    ...route,
+    pattern: `/echo/sim/${name}/**`,
+    ttl: 2,
+    freshnessJitter,
+  })
+  config.routes = [
+    batch('batch-jitter', 0.5),
+    batch('batch-plain', 0),
+    route,
+    ...(config.routes as unknown[]),
+  ]
   config.coalescer = { enabled: on }
   config.xfetch = { enabled: on }
   config.negativeCache = { ttlSeconds: on ? 10 : 0 }
@@ -197,8 +209,70 @@ export async function originDown(stack: Target, mode: Mode): Promise<Row> {
   )
 }
 
+/**
+ * 20 keys filled together (one warm-up), TTL 2 s, read round-robin by 20 clients for 8 s, with
+ * `freshnessJitter = 0.5` and without: the origin's fetches per 100 ms show the spike each common
+ * expiry makes, and how jitter spreads it. The row is the jittered set; the note compares.
+ */
+export async function batchExpiry(stack: Target, mode: Mode): Promise<Row> {
+  await originControl(stack, 'latency', { ms: 50 })
+  const keys = 20
+  const sets = ['batch-jitter', 'batch-plain'] as const
+  const urls = (set: string) =>
+    Array.from({ length: keys }, (_, i) => `${stack.workerUrl}/echo/sim/${set}/${mode}-${i}`)
+  const prefix = (set: string) => `/echo/sim/${set}/${mode}-`
+  for (const set of sets) await Promise.all(urls(set).map(get))
+  const last = { 'batch-jitter': 0, 'batch-plain': 0 }
+  const peaks = { 'batch-jitter': 0, 'batch-plain': 0 }
+  for (const set of sets) last[set] = await originFetches(stack, prefix(set))
+  const first = { ...last }
+  const samples: Sample[] = []
+  const plainSamples: Sample[] = []
+  const until = Date.now() + 8000
+  let sampling = true
+  const sampler = (async () => {
+    while (sampling) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      for (const set of sets) {
+        const now = await originFetches(stack, prefix(set))
+        peaks[set] = Math.max(peaks[set], now - last[set])
+        last[set] = now
+      }
+    }
+  })()
+  // Interleaved, so both sets are read at the same rate.
+  const plain = urls('batch-plain')
+  const all = urls('batch-jitter').flatMap((url, i) => [url, plain[i]!])
+  await Promise.all(
+    Array.from({ length: 20 }, async (_, client) => {
+      let i = client
+      while (Date.now() < until) {
+        const url = all[i++ % all.length]!
+        const sample = await get(url)
+        if (url.includes('batch-jitter')) samples.push(sample)
+        else plainSamples.push(sample)
+      }
+    })
+  )
+  sampling = false
+  await sampler
+  const total = (set: (typeof sets)[number]) => last[set] - first[set]
+  return summarise(
+    'batch-expiry',
+    mode,
+    samples,
+    total('batch-jitter'),
+    `${keys} keys filled together, TTL 2 s, 8 s: most origin fetches in 100 ms ` +
+      `${peaks['batch-jitter']} with freshnessJitter 0.5 vs ${peaks['batch-plain']} without ` +
+      `(fetches ${total('batch-jitter')} vs ${total('batch-plain')}; requests ${samples.length} vs ` +
+      `${plainSamples.length}, not hits ${samples.filter((s) => !/; hit;/.test(s.cacheStatus)).length} vs ` +
+      `${plainSamples.filter((s) => !/; hit;/.test(s.cacheStatus)).length})`
+  )
+}
+
 export const RUN: Record<Scenario, (stack: Target, mode: Mode) => Promise<Row>> = {
   stampede,
   expiry,
   'origin-down': originDown,
+  'batch-expiry': batchExpiry,
 }
