@@ -13,6 +13,7 @@ import { passThrough } from './proxy/pass-through'
 import { rateLimit } from './ratelimit/rate-limit-middleware'
 import { isolateFor } from './runtime/isolate'
 import { requestContext } from './runtime/request-context'
+import { scheduledWarming } from './warm/scheduled'
 
 // Fail fast: a Worker with invalid config refuses to start (wrangler dev / deploy show the named field).
 isolateFor(env)
@@ -91,4 +92,5 @@ export { PurgeJournal } from '../durable-objects/purge-journal'
 export { RateLimiter } from '../durable-objects/rate-limiter'
 export { Stats } from '../durable-objects/stats'
 
-export default app
+// Cron Triggers warm `warming.urls`; the app stays the default export's fetch (and its routes).
+export default Object.assign(app, { scheduled: scheduledWarming })

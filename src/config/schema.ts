@@ -433,6 +433,92 @@ export const adminSchema = z
   .prefault({})
   .describe('The admin API (`/_cache/*`).')
 
+const MAX_WARMING_URLS = 500
+
+/** Whitespace, a C0 or DEL control character, or `#` (a fragment never reaches a server). */
+function unsafeInPath(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code <= 0x20 || code === 0x7f || code === 0x23) return true
+  }
+  return /\s/.test(value)
+}
+
+/** A path as a client sends it: `/products/1?lang=en`. Hosts are not accepted: the origin is fixed. */
+const warmingPath = z
+  .string()
+  .min(1)
+  .max(8192)
+  .startsWith('/', 'must be a path starting with "/"')
+  .refine((value) => !value.startsWith('//'), 'must be a path, not a "//host" reference')
+  .refine((value) => !unsafeInPath(value), 'must not contain spaces, control characters or "#"')
+  .refine((value) => URL.canParse(value, 'http://warming.invalid'), 'is not a valid URL path')
+
+export const warmingSchema = z
+  .strictObject({
+    urls: z
+      .array(warmingPath)
+      .max(MAX_WARMING_URLS, `at most ${MAX_WARMING_URLS} URLs per run`)
+      .refine((urls) => new Set(urls).size === urls.length, 'must not repeat a URL')
+      .default([])
+      .describe(
+        'Paths (with their query) filled on every scheduled run, as GETs a client without ' +
+          'headers could send, through the normal miss path: a fresh copy is left alone, and only ' +
+          'what a miss would store is stored. Each starts with `/` (not `//`), has no spaces, ' +
+          'control characters or `#`, and is listed once. Empty (the default): runs do nothing.'
+      ),
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })
+      .refine(
+        (url) => !URL.canParse(url) || (new URL(url).pathname === '/' && !/[?#]/.test(url)),
+        'must be an origin only, like "https://api-cache.example.com"'
+      )
+      .optional()
+      .describe(
+        "The Worker's public URL (`https://api-cache.example.com`): L1 keys hold the hostname a " +
+          'request came on, and a scheduled run has no request, so its copies go under this one. ' +
+          'Required with `urls`.'
+      ),
+    cron: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe(
+        'Only scheduled events of this cron expression (as in `[triggers] crons`) warm; every ' +
+          'one when omitted.'
+      ),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(32)
+      .default(6)
+      .describe(
+        'URLs filled at once: warming must not become a stampede of its own (a Worker invocation ' +
+          'also opens at most six connections at a time).'
+      ),
+    deadlineMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(900_000)
+      .default(30_000)
+      .describe(
+        'Deadline for the whole run: past it no URL is started and those in flight are given up ' +
+          '(counted as `timeout`), so a hanging origin cannot hold the run.'
+      ),
+  })
+  .refine((warming) => warming.urls.length === 0 || warming.baseUrl !== undefined, {
+    message: 'is required when `urls` is set (the hostname scheduled fills are stored under)',
+    path: ['baseUrl'],
+  })
+  .prefault({})
+  .describe(
+    'Scheduled warming: on each Cron Trigger (`[triggers] crons` in wrangler.toml) these URLs are ' +
+      'filled through the normal miss path, a few at a time, within a deadline.'
+  )
+
 export const l2RegionSchema = z
   .strictObject({
     name: regionName.describe('Region name, as used in `CACHE_CONFIG.l2` (e.g. `eu-west`).'),
@@ -774,6 +860,7 @@ export const cacheConfigSchema = z
       .describe(
         "Purges everywhere: the replayable log in every region and each isolate's view of it."
       ),
+    warming: warmingSchema,
     routes: z
       .array(routeSchema)
       .min(1, 'at least one route is required')
@@ -835,3 +922,4 @@ export type L2Region = z.output<typeof l2RegionSchema>
 export type CoalescerSettings = z.output<typeof coalescerSchema>
 export type PurgeSettings = z.output<typeof cacheConfigSchema>['purge']
 export type AdminSettings = z.output<typeof adminSchema>
+export type WarmingSettings = z.output<typeof warmingSchema>

@@ -16,6 +16,15 @@ export type Tier = 'memory' | 'L1' | 'L2' | 'origin' | 'edge' | 'other'
 export type StaleReason = 'swr' | 'sie'
 export type OriginFetchReason = 'miss' | 'revalidate' | 'refresh' | 'pass'
 export type BreakerState = 'closed' | 'open' | 'half-open'
+/** The Durable Object classes the Worker calls (each RPC call on a stub is one billed request). */
+export type DurableObjectClass =
+  'Coalescer' | 'RateLimiter' | 'Stats' | 'PurgeFeed' | 'PurgeJournal'
+/**
+ * What a scheduled warming run did with one URL: `stored` (filled), `hit` (a usable copy was there),
+ * `not_stored` (answered, but nothing a miss would store), `error` (the origin failed), `skipped` (no
+ * cached route), `timeout` (cut or never started by the run's deadline).
+ */
+export type WarmOutcome = 'stored' | 'hit' | 'not_stored' | 'error' | 'skipped' | 'timeout'
 
 export const OUTCOMES: readonly Outcome[] = [
   'hit',
@@ -47,6 +56,9 @@ export interface CounterLabels {
   l2_degraded_total: { operation: 'read' | 'write' }
   breaker_transitions_total: { region: string; state: BreakerState }
   stats_flush_failures_total: Record<never, never>
+  do_requests_total: { class: DurableObjectClass }
+  warm_total: { outcome: WarmOutcome }
+  warm_runs_total: { result: 'completed' | 'deadline' }
 }
 
 /** Label names and value types of each histogram (observed in seconds). */
@@ -126,6 +138,18 @@ export const COUNTERS: { readonly [N in CounterName]: MetricSpec<CounterLabels[N
   stats_flush_failures_total: {
     help: 'Batches an isolate could not deliver to the Stats Durable Object in time (retried).',
     labels: [],
+  },
+  do_requests_total: {
+    help: 'Calls the Worker made on Durable Object stubs, by class (each RPC call is one billed request).',
+    labels: ['class'],
+  },
+  warm_total: {
+    help: 'URLs handled by scheduled warming: stored, hit (already cached), not_stored, error, skipped (no cached route), timeout.',
+    labels: ['outcome'],
+  },
+  warm_runs_total: {
+    help: 'Scheduled warming runs: completed, or cut by their deadline.',
+    labels: ['result'],
   },
 }
 

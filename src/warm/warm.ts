@@ -2,6 +2,7 @@ import { matchRoute } from '../config/route-matcher'
 import { requestPath } from '../http/request-path'
 import { handleCacheable } from '../proxy/cache-handler'
 import type { RequestContext } from '../runtime/request-context'
+import { eachBounded } from './pool'
 
 export interface WarmResult {
   readonly url: string
@@ -22,32 +23,23 @@ export async function warm(
   urls: readonly string[],
   base: string
 ): Promise<WarmResult[]> {
-  const results: WarmResult[] = []
-  const queue = [...urls.entries()]
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [i, value] = next
-      const url = new URL(value, base)
-      const { path, ambiguous } = requestPath(url.pathname)
-      const route = matchRoute(context.config.routes, path)
-      if (route === undefined || route.bypass || ambiguous) {
-        results[i] = { url: value, status: null, cacheStatus: null }
-        continue
-      }
-      const response = await handleCacheable(
-        new Request(url, { method: 'GET' }),
-        url,
-        route,
-        context
-      )
-      await response.body?.cancel()
-      results[i] = {
-        url: value,
-        status: response.status,
-        cacheStatus: response.headers.get('cache-status'),
-      }
-    }
+  const results = await eachBounded(urls, CONCURRENCY, (value) => warmUrl(context, value, base))
+  return results as WarmResult[]
+}
+
+/** One URL as a header-less GET through `handleCacheable`: the same key, storability and tiers. */
+export async function warmUrl(
+  context: RequestContext,
+  value: string,
+  base: string
+): Promise<WarmResult> {
+  const url = new URL(value, base)
+  const { path, ambiguous } = requestPath(url.pathname)
+  const route = matchRoute(context.config.routes, path)
+  if (route === undefined || route.bypass || ambiguous) {
+    return { url: value, status: null, cacheStatus: null }
   }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-  return results
+  const response = await handleCacheable(new Request(url, { method: 'GET' }), url, route, context)
+  await response.body?.cancel()
+  return { url: value, status: response.status, cacheStatus: response.headers.get('cache-status') }
 }
