@@ -63,6 +63,14 @@ export const routeSchema = z
         'RFC 5861 `stale-if-error` default, used when the origin does not send its own directive ' +
           '(or always, with `ttl`).'
       ),
+    writeThrough: z
+      .boolean()
+      .default(false)
+      .describe(
+        'After a successful unsafe request (PUT, PATCH, POST, DELETE…) to a URL of this route, ' +
+          'refill it from the origin in the background (after the invalidation, through the ' +
+          'coalescer), so the next reader hits.'
+      ),
     freshnessJitter: z
       .number()
       .min(0)

@@ -1,9 +1,12 @@
 import { normalizePath } from '../cache/cache-key'
 import { primaryKeyForUrl } from '../cache/invalidate'
+import { matchRoute } from '../config/route-matcher'
+import { requestPath } from '../http/request-path'
 import type { ForwardReason } from '../http/cache-status'
 import { log } from '../lib/log'
 import { fetchOrigin, originUrlFor, passThroughHeaders } from '../origin/origin-request'
 import type { RequestContext } from '../runtime/request-context'
+import { warmUrl } from '../warm/warm'
 import { forwardResponse } from './respond'
 import { originFailure } from './origin-failure'
 
@@ -95,4 +98,15 @@ async function invalidateTouched(
     throw new Error(
       `no region recorded the invalidation: ${outcomes.map((o) => o.error).join('; ')}`
     )
+  // Write-through routes are refilled after the invalidation, off the response's path: the fill
+  // begins after the purge, so its fence lets it land, and a reader meanwhile joins it.
+  for (const target of targets) {
+    const route = matchRoute(context.config.routes, requestPath(target.pathname).path)
+    if (route?.writeThrough !== true || route.bypass) continue
+    context.waitUntil(
+      warmUrl(context, target.pathname + target.search, url.origin).catch((error: unknown) =>
+        log.warn('write_through_failed', { url: target.pathname, error })
+      )
+    )
+  }
 }

@@ -362,6 +362,7 @@ describe('matchRoute', () => {
     staleWhileRevalidate: 0,
     staleIfError: 0,
     freshnessJitter: 0,
+    writeThrough: false,
     key: { ignoreQuery: [], headers: [] },
     tags: [],
     requestDirectives: false,

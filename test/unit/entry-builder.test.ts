@@ -23,6 +23,7 @@ function timing(
       staleWhileRevalidate: 30,
       staleIfError: 300,
       freshnessJitter: 0,
+      writeThrough: false,
       key: { ignoreQuery: [], headers: [] },
       tags: [],
       requestDirectives: false,
