@@ -103,6 +103,64 @@ function medianOrNull(values: readonly (number | null)[]): number | null {
   return known.length ? median(known) : null
 }
 
+interface TargetSummary {
+  run: TargetRun
+  rps: number
+  workerCpuUs: number | null
+  vsMinimal: number | null
+  vsHono: number | null
+}
+
+const verdict = (met: boolean) => (met ? 'met' : 'NOT met')
+
+/**
+ * Issue 16's throughput goals, from this run's figures: the default (memory hit) against the static
+ * ceiling, and L1 only against the minimal Worker and hono/cache, by req/s (paired ratio) and by the
+ * Worker's CPU per request.
+ */
+function issue16Goals(base: (target: WorkerTarget) => TargetSummary | undefined): string[] {
+  const lines: string[] = []
+  const ours = base(EDGE_CACHE)
+  const ceiling = base(STATIC)
+  if (ours?.run.running && ceiling?.run.running) {
+    const rps = pairedRatio(ours.run, ceiling.run)
+    const cpu =
+      ours.workerCpuUs && ceiling.workerCpuUs ? ours.workerCpuUs / ceiling.workerCpuUs : null
+    lines.push(
+      `goal (issue 16): default hit ≥ 0.95× the static ceiling's req/s — measured ${rps?.toFixed(3) ?? '?'}× — ${verdict(rps !== null && rps >= 0.95)}`,
+      `goal (issue 16): default hit ≤ 1.15× the static ceiling's Worker CPU per request — measured ${cpu?.toFixed(2) ?? '?'}× (${ours.workerCpuUs?.toFixed(0) ?? '?'} vs ${ceiling.workerCpuUs?.toFixed(0) ?? '?'} µs) — ${verdict(cpu !== null && cpu <= 1.15)}`
+    )
+  }
+  const l1 = base(EDGE_CACHE_L1)
+  if (!l1?.run.running) return lines
+  for (const [target, ratio] of [
+    [MINIMAL, l1.vsMinimal],
+    [HONO_CACHE, l1.vsHono],
+  ] as const) {
+    const other = base(target)
+    if (!other?.run.running) continue
+    const cpu = l1.workerCpuUs && other.workerCpuUs ? other.workerCpuUs / l1.workerCpuUs : null
+    lines.push(
+      `goal (issue 16): L1-only hit ≥ 1.00× ${target.label} by req/s — measured ${ratio?.toFixed(3) ?? '?'}× — ${verdict(ratio !== null && ratio >= 1)}`,
+      `goal (issue 16): L1-only hit ≥ 1.00× ${target.label} by Worker CPU per request (theirs ÷ ours) — measured ${cpu?.toFixed(2) ?? '?'}× (${l1.workerCpuUs?.toFixed(0) ?? '?'} vs ${other.workerCpuUs?.toFixed(0) ?? '?'} µs) — ${verdict(cpu !== null && cpu >= 1)}`
+    )
+  }
+  return lines
+}
+
+/**
+ * Ratio of throughputs measured in the same round, then the median over rounds: background load
+ * drifts over a run, and pairing trials of one round cancels most of it.
+ */
+function pairedRatio(run: TargetRun, base: TargetRun | undefined): number | null {
+  if (!base?.running || !run.running) return null
+  const ratios = run.trials.flatMap((trial) => {
+    const other = base.trials.find((t) => t.round === trial.round)
+    return other && other.rps > 0 ? [trial.rps / other.rps] : []
+  })
+  return ratios.length ? median(ratios) : null
+}
+
 export const l1Hit: Scenario = {
   name: 'l1-hit',
   description: 'L1-hit throughput: ours vs a minimal Cache API Worker vs hono/cache',
@@ -178,18 +236,6 @@ export const l1Hit: Scenario = {
       }
     }
 
-    /**
-     * Ratio of throughputs measured in the same round, then the median over rounds: background load
-     * drifts over a run, and pairing trials of one round cancels most of it.
-     */
-    const pairedRatio = (run: TargetRun, base: TargetRun | undefined): number | null => {
-      if (!base?.running || !run.running) return null
-      const ratios = run.trials.flatMap((trial) => {
-        const other = base.trials.find((t) => t.round === trial.round)
-        return other && other.rps > 0 ? [trial.rps / other.rps] : []
-      })
-      return ratios.length ? median(ratios) : null
-    }
     const byTarget = (target: WorkerTarget) => runs.find((r) => r.target === target)
     const minimal = byTarget(MINIMAL)
     const hono = byTarget(HONO_CACHE)
@@ -274,6 +320,8 @@ export const l1Hit: Scenario = {
         )
       }
     }
+
+    notes.push(...issue16Goals(base))
 
     const us = (v: number) => v.toFixed(0)
     const times = (v: number) => `${v.toFixed(2)}×`

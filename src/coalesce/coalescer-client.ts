@@ -39,14 +39,18 @@ export async function askCoalescer(
   const waitMs = followerWaitMs(config)
   try {
     const stub = namespace.get(namespace.idFromName(name), hint ? { locationHint: hint } : {})
+    const fill = () => {
+      isolate.metrics.increment('do_requests_total', { class: 'Coalescer' })
+      return stub.fill(request)
+    }
     const call = async (): Promise<FillAnswer> => {
       try {
-        return (await stub.fill(request)) as FillAnswer
+        return (await fill()) as FillAnswer
       } catch (error) {
         // An object with too many queued calls sheds load: one retry, spread out, before going direct.
         if (!(error as { overloaded?: boolean }).overloaded) throw error
         await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80))
-        return (await stub.fill(request)) as FillAnswer
+        return (await fill()) as FillAnswer
       }
     }
     const answer = await withDeadline(call(), waitMs, FOLLOWER_WAIT)

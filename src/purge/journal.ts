@@ -1,6 +1,7 @@
 import type { JournalBounds, PurgeJournal } from '../../durable-objects/purge-journal'
 import type { PurgeSettings } from '../config/schema'
 import { CircuitBreaker } from '../lib/circuit-breaker'
+import type { MetricsAccumulator } from '../metrics/accumulator'
 import { withDeadline } from '../lib/with-deadline'
 import type { RegionOutcome } from './log'
 import type { PurgeLogPort, PurgeRouterPort } from './scope'
@@ -31,7 +32,9 @@ export class JournalLog implements PurgeLogPort, PurgeRouterPort {
 
   constructor(
     private readonly namespace: PurgeJournalNamespace,
-    settings: PurgeSettings
+    settings: PurgeSettings,
+    /** Where each call is counted (`do_requests_total`); none in a Durable Object. */
+    private readonly metrics?: MetricsAccumulator
   ) {
     this.#bounds = {
       maxEntries: settings.maxLogEntries,
@@ -42,6 +45,7 @@ export class JournalLog implements PurgeLogPort, PurgeRouterPort {
   async #call<T>(what: string, run: (journal: DurableObjectStub<PurgeJournal>) => Promise<T>) {
     try {
       const stub = this.namespace.get(this.namespace.idFromName(JOURNAL_INSTANCE))
+      this.metrics?.increment('do_requests_total', { class: 'PurgeJournal' })
       const result = await withDeadline(run(stub), JOURNAL_DEADLINE_MS, `purge journal ${what}`)
       this.#breaker.success()
       return result

@@ -1,4 +1,5 @@
 import type { RateLimiter } from '../../durable-objects/rate-limiter'
+import { countDurableObjectRequest } from '../metrics/stats-client'
 import type { LimitDecision, WindowRule } from './window'
 import type { LeaseBook, PermitSource } from './lease-book'
 import { identityName, type CompiledRateLimitRule } from './rules'
@@ -20,7 +21,10 @@ export function permitSource(
   rule: WindowRule
 ): PermitSource {
   const window = { limit: rule.limit, windowMs: rule.windowMs }
-  const stub = () => namespace.get(namespace.idFromName(name))
+  const stub = () => {
+    countDurableObjectRequest('RateLimiter')
+    return namespace.get(namespace.idFromName(name))
+  }
   return {
     lease: async (request) => stub().lease(window, request),
     release: async (returns) => stub().release(window, returns),

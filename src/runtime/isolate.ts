@@ -69,7 +69,7 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
     })
   const journal =
     l2 === undefined && options.purgeJournal
-      ? new JournalLog(options.purgeJournal, config.purge)
+      ? new JournalLog(options.purgeJournal, config.purge, metrics)
       : undefined
   const feeds = options.purgeFeed
   const purgeLog: PurgeLogPort | undefined = l2
@@ -82,7 +82,16 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
           object: (region) => {
             const hint = config.coalescer.locationHints[region]
             const id = feeds.idFromName(region)
-            return feeds.get(id, hint ? { locationHint: hint } : {}) as unknown as PurgeFeedPort
+            const feed = feeds.get(
+              id,
+              hint ? { locationHint: hint } : {}
+            ) as unknown as PurgeFeedPort
+            return {
+              read(...args) {
+                metrics.increment('do_requests_total', { class: 'PurgeFeed' })
+                return feed.read(...args)
+              },
+            }
           },
           deadlineMs: config.l2!.writeTimeoutMs + 500,
         }

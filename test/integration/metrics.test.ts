@@ -120,9 +120,19 @@ describe('metrics: exact totals through the real Worker, read by a Prometheus pa
       'edge_cache_request_duration_seconds_count{tier="L1"}': 2,
       'edge_cache_request_duration_seconds_count{tier="origin"}': 10,
       'edge_cache_request_duration_seconds_count{tier="edge"}': 1,
-      // Latency buckets and sums, and the batch count, vary with timing and flush points: present, not fixed.
-      ...pick(counted, /_sum\{|_bucket\{|stats_batches_total/),
+      // Every cacheable origin fetch asks the key's Coalescer (6 misses, 2 revalidations, 1 refresh);
+      // the rule's limiter is asked once per request (the second is refused).
+      'edge_cache_do_requests_total{class="Coalescer"}': 9,
+      'edge_cache_do_requests_total{class="RateLimiter"}': 2,
+      // Latency buckets and sums, the batch count, and the calls to the Stats object (flushes, reads)
+      // and to the purge journal (the view's reads) vary with timing and flush points: present, not fixed.
+      ...pick(
+        counted,
+        /_sum\{|_bucket\{|stats_batches_total|do_requests_total\{class="(Stats|PurgeJournal)"/
+      ),
     })
+    expect(counted['edge_cache_do_requests_total{class="Stats"}']).toBeGreaterThan(0)
+    expect(counted['edge_cache_do_requests_total{class="PurgeJournal"}']).toBeGreaterThan(0)
     expect(counted['edge_cache_request_duration_seconds_sum{tier="origin"}']).toBeGreaterThan(0.3)
     expect(counted['edge_cache_stats_batches_total']).toBeGreaterThan(0)
     // The origin saw exactly the fetches counted: 10 answered requests and the background refresh.

@@ -1,7 +1,8 @@
 /**
  * The regions' control API (JSON, 127.0.0.1 only):
  *
- *   GET  /regions                   every region: name, url, redisUrl, up, fault, latencyMs, stats
+ *   GET  /regions                   every region: name, url, redisUrl, up, fault, latencyMs, stats,
+ *                                   commands (by name, as Upstash bills them), subscriptions (open)
  *   GET  /regions/:name             one region
  *   POST /regions/:name/stop        kill its redis-server and close its endpoint (connection refused)
  *   POST /regions/:name/start       both back on the same ports, empty

@@ -8,7 +8,12 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { onShutdown } from '../lib/processes'
-import { CLIENT_REGION, type Fault, type RequestStats } from '../upstash-rest/server'
+import {
+  CLIENT_REGION,
+  type CommandStats,
+  type Fault,
+  type RequestStats,
+} from '../upstash-rest/server'
 import { createControlApp } from './control'
 import { DEFAULT_REGION_NAMES, latencyMatrix, latencyTo, type LatencyMatrix } from './latency'
 import { startSimulatedRegion, type RegionStatus, type SimulatedRegion } from './region'
@@ -56,6 +61,11 @@ export interface Regions {
   setFault(name: string, fault: Fault): void
   /** Requests per region, per client region. */
   stats(): Record<string, RequestStats>
+  /** Commands per region, by name, as Upstash bills them. */
+  commandStats(): Record<string, CommandStats>
+  /** Subscription streams open now, per region. */
+  subscriptions(): Record<string, number>
+  /** Zeroes the request and the command counters. */
   resetStats(): void
   /** Every region up, faults cleared, counters zeroed. */
   reset(): Promise<void>
@@ -149,6 +159,8 @@ export async function startRegions(options: RegionsOptions = {}): Promise<Region
     killRedis: async (name) => region(name).killRedis(),
     setFault: (name, fault) => region(name).setFault(fault),
     stats: () => Object.fromEntries(all().map((r) => [r.name, r.stats()])),
+    commandStats: () => Object.fromEntries(all().map((r) => [r.name, r.commands()])),
+    subscriptions: () => Object.fromEntries(all().map((r) => [r.name, r.status().subscriptions])),
     resetStats: () => all().forEach((r) => r.resetStats()),
     reset,
     stop,

@@ -6,6 +6,7 @@
 import {
   checkFault,
   startUpstashRest,
+  type CommandStats,
   type Fault,
   type RequestStats,
   type StartedUpstashRest,
@@ -24,6 +25,10 @@ export interface RegionStatus {
   /** One-way delay (ms) from each client region to this one. */
   latencyMs: Record<string, number>
   stats: RequestStats
+  /** Commands run, by name, as Upstash bills them (zeroed with the request counters). */
+  commands: CommandStats
+  /** Subscription streams open now. */
+  subscriptions: number
 }
 
 export interface SimulatedRegion {
@@ -40,6 +45,7 @@ export interface SimulatedRegion {
   killRedis(): Promise<void>
   setFault(fault: Fault): void
   stats(): RequestStats
+  commands(): CommandStats
   resetStats(): void
 }
 
@@ -60,6 +66,11 @@ function addStats(into: RequestStats, more: RequestStats): RequestStats {
   return into
 }
 
+function addCommands(into: CommandStats, more: CommandStats): CommandStats {
+  for (const [name, n] of Object.entries(more)) into[name] = (into[name] ?? 0) + n
+  return into
+}
+
 export async function startSimulatedRegion(options: RegionOptions): Promise<SimulatedRegion> {
   const { name, token, latencyMs } = options
   const latencyFor = (client: string | undefined) => (client ? (latencyMs[client] ?? 0) : 0)
@@ -68,6 +79,7 @@ export async function startSimulatedRegion(options: RegionOptions): Promise<Simu
   // Counted by an endpoint that is being stopped, or was stopped before.
   let retiring: StartedUpstashRest | undefined
   let past = emptyStats()
+  let pastCommands: CommandStats = {}
   let fault: Fault = {}
 
   const isUp = () => current !== undefined && !current.redis.process.exitInfo
@@ -79,6 +91,7 @@ export async function startSimulatedRegion(options: RegionOptions): Promise<Simu
     retiring = instance
     await instance.stop()
     addStats(past, instance.stats())
+    addCommands(pastCommands, instance.commands())
     retiring = undefined
   }
 
@@ -121,6 +134,12 @@ export async function startSimulatedRegion(options: RegionOptions): Promise<Simu
     if (current) addStats(total, current.stats())
     return total
   }
+  const commands = () => {
+    const total = addCommands({}, pastCommands)
+    if (retiring) addCommands(total, retiring.commands())
+    if (current) addCommands(total, current.commands())
+    return total
+  }
 
   return {
     name,
@@ -137,6 +156,8 @@ export async function startSimulatedRegion(options: RegionOptions): Promise<Simu
       fault: { ...fault },
       latencyMs,
       stats: stats(),
+      commands: commands(),
+      subscriptions: current?.rest.subscriptions ?? 0,
     }),
     start: () => serial(startNow),
     stop: () => serial(stopNow),
@@ -146,8 +167,10 @@ export async function startSimulatedRegion(options: RegionOptions): Promise<Simu
       current?.setFault(fault)
     },
     stats,
+    commands,
     resetStats() {
       past = emptyStats()
+      pastCommands = {}
       current?.resetStats()
       retiring?.resetStats()
     },

@@ -1,6 +1,7 @@
 /**
  * The simulated network in front of an endpoint: which client region a request comes from (the
- * `/from/<client-region>` prefix), how far away that is, and how many requests each region sent.
+ * `/from/<client-region>` prefix), how far away that is, how many requests each region sent, and
+ * how many commands of each name the endpoint ran (what Upstash bills).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Context, MiddlewareHandler } from 'hono'
@@ -25,11 +26,22 @@ export interface RequestStats {
   errors: number
 }
 
+/**
+ * Commands run since the endpoint started (or since `resetStats()`), by upper-case name, counted as
+ * Upstash bills them: each command of a /pipeline or /multi-exec body, EVAL and EVALSHA as one
+ * each, SUBSCRIBE (PSUBSCRIBE) once per channel (pattern) subscribed, not per message delivered.
+ */
+export type CommandStats = Record<string, number>
+
 export interface SimulatedNetwork {
   middleware: MiddlewareHandler
   /** The one-way delay (ms) from `clientRegion` (undefined: a plain route). */
   oneWayMs(clientRegion: string | undefined): number
   stats(): RequestStats
+  /** Counts commands the endpoint is about to run (their first element is the name). */
+  countCommands(names: readonly string[]): void
+  commands(): CommandStats
+  /** Zeroes the request and the command counters. */
   resetStats(): void
 }
 
@@ -42,6 +54,7 @@ export function simulatedNetwork(
   notFound: (c: Context) => Response
 ): SimulatedNetwork {
   let stats: RequestStats = { requests: {}, errors: 0 }
+  let commands: CommandStats = {}
   const oneWayMs = (clientRegion: string | undefined) => {
     const ms = latencyFor?.(clientRegion) ?? 0
     return Number.isFinite(ms) && ms > 0 ? ms : 0
@@ -60,8 +73,16 @@ export function simulatedNetwork(
     },
     oneWayMs,
     stats: () => ({ requests: { ...stats.requests }, errors: stats.errors }),
+    countCommands(names) {
+      for (const name of names) {
+        const key = name.toUpperCase()
+        commands[key] = (commands[key] ?? 0) + 1
+      }
+    },
+    commands: () => ({ ...commands }),
     resetStats() {
       stats = { requests: {}, errors: 0 }
+      commands = {}
     },
   }
 }

@@ -11,7 +11,8 @@
  * where the caller is: a simulated Worker uses `${url}/from/${itsRegion}` as its base URL (the
  * client appends `/pipeline` and `/multi-exec` to it), so `latencyFor(region)` one-way is slept
  * before the request is handled and again before the answer leaves. Requests are counted per
- * client region (`direct` for the plain routes).
+ * client region (`direct` for the plain routes), and commands by name as Upstash bills them
+ * (`CommandStats` in ./network.ts).
  *
  * Faults for region simulation: `latencyMs` plus `extraLatencyMs` is slept before each command
  * runs; `errorRate` answers 500 without running the command; `down` answers 503 without running
@@ -38,11 +39,11 @@ import {
   toReply,
   type Reply,
 } from './protocol'
-import { FROM, simulatedNetwork, type RequestStats } from './network'
+import { FROM, simulatedNetwork, type CommandStats, type RequestStats } from './network'
 import { ScriptShas, translateScripts } from './scripts'
-import { SUBSCRIBE_ROUTES, createSubscriptions } from './subscribe'
+import { SUBSCRIBE_ROUTES, createSubscriptions, parseSubscribePath } from './subscribe'
 
-export { CLIENT_REGION, clientRegionOf, type RequestStats } from './network'
+export { CLIENT_REGION, clientRegionOf, type CommandStats, type RequestStats } from './network'
 export { MAX_SUBSCRIPTIONS } from './subscribe'
 
 // Upstash accepts multi-megabyte requests, and the official client auto-pipelines concurrent calls
@@ -82,6 +83,8 @@ export interface UpstashRestServer {
   /** Subscription streams open now, each on its own Redis connection. */
   readonly subscriptions: number
   stats(): RequestStats
+  /** Commands run, by name (see `CommandStats`). */
+  commands(): CommandStats
   resetStats(): void
   close(): Promise<void>
 }
@@ -271,6 +274,7 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     const { body, base64 } = await prepare(c)
     const command = parseSingle(body)
     refuse([command])
+    network.countCommands([command[0]!])
     try {
       return c.json({ result: encodeResult(await run(command), base64) })
     } catch (error) {
@@ -282,6 +286,7 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     const { body, base64 } = await prepare(c)
     const commands = parseBatch(body)
     refuse(commands)
+    network.countCommands(commands.map((command) => command[0]!))
     const outcomes = await Promise.allSettled(commands.map(run))
     // Redis went away mid-pipeline: the whole request failed, as a 5xx the client throws on.
     const lost = outcomes.find((o) => o.status === 'rejected' && !(o.reason instanceof ErrorReply))
@@ -293,6 +298,7 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     const { body, base64 } = await prepare(c)
     const commands = parseBatch(body)
     refuse(commands)
+    network.countCommands(commands.map((command) => command[0]!))
     let replies: Reply[]
     try {
       replies = await transaction(commands)
@@ -306,7 +312,14 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
     )
   })
 
-  app.on(['GET', 'POST'], SUBSCRIBE_ROUTES, (c) => subscriptions.handle(c))
+  // Upstash lists a subscription as one SUBSCRIBE command per channel, and no command per message
+  // delivered (upstash.com/docs/realtime/overall/pricing, read 2026-12-03): counted once it holds.
+  app.on(['GET', 'POST'], SUBSCRIBE_ROUTES, async (c) => {
+    const response = await subscriptions.handle(c)
+    const { pattern, names } = parseSubscribePath(new URL(c.req.url).pathname)
+    network.countCommands(names.map(() => (pattern ? 'PSUBSCRIBE' : 'SUBSCRIBE')))
+    return response
+  })
 
   let closing: Promise<void> | undefined
   return {
@@ -323,6 +336,7 @@ export function createUpstashRestServer(options: UpstashRestOptions): UpstashRes
       return subscriptions.open
     },
     stats: network.stats,
+    commands: network.commands,
     resetStats: network.resetStats,
     close: () =>
       (closing ??= (async () => {
@@ -344,6 +358,7 @@ export interface StartedUpstashRest {
   rest: UpstashRestServer
   setFault(fault: Fault): void
   stats(): RequestStats
+  commands(): CommandStats
   resetStats(): void
   /** Stops the HTTP server, then redis-server. Idempotent. */
   stop(): Promise<void>
@@ -404,6 +419,7 @@ export async function startUpstashRest(
       rest: api,
       setFault: (fault) => api.setFault(fault),
       stats: () => api.stats(),
+      commands: () => api.commands(),
       resetStats: () => api.resetStats(),
       stop,
     }
