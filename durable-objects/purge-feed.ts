@@ -19,6 +19,11 @@ const MAX_FEED_RECORDS = 10_000
  * subscription ended (the client does not say when a stream closes): the feed subscribes again.
  */
 const CHANNEL_GRACE_MS = 2000
+/**
+ * A feed nobody has read for this long drops its subscription, so an idle deployment holds no
+ * stream and keeps no object alive (the next read subscribes again and catches up from the log).
+ */
+const IDLE_UNSUBSCRIBE_MS = 60_000
 
 interface Held {
   readonly region: string
@@ -54,6 +59,7 @@ export class PurgeFeed extends DurableObject {
   #subscribedAt = 0
   /** Records the log showed first, by id, with when: the channel should deliver them soon. */
   readonly #unechoed = new Map<string, number>()
+  #idleTimer: ReturnType<typeof setTimeout> | undefined
 
   #setup(region: string): Held {
     if (this.#held?.region === region) return this.#held
@@ -101,6 +107,24 @@ export class PurgeFeed extends DurableObject {
     }
   }
 
+  /** Restarts the idle clock: IDLE_UNSUBSCRIBE_MS after the last read, the feed lets go. */
+  #touch(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer)
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined
+      void this.#unsubscribe?.()
+      this.#unsubscribe = undefined
+      this.#subscribedAt = 0
+      // What it holds is vouched for no more: readers start again from the log.
+      this.#since = undefined
+      this.#confirmed = undefined
+      this.#asOf = 0
+      this.#entries = []
+      this.#ids.clear()
+      this.#unechoed.clear()
+    }, IDLE_UNSUBSCRIBE_MS)
+  }
+
   /** The channel fell silent on records the log has: subscribe again (a closed stream says nothing). */
   #checkChannel(held: Held, now: number): void {
     for (const learned of this.#unechoed.values()) {
@@ -141,6 +165,7 @@ export class PurgeFeed extends DurableObject {
    */
   async read(region: string, after: string | undefined, count: number): Promise<FeedPage> {
     const held = this.#setup(region)
+    this.#touch()
     try {
       if (this.#since === undefined) {
         // Subscribe first, then confirm from now: nothing published after this can be missed.
