@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { createAdminRoutes } from './admin/admin-routes'
 import type { AppEnv } from './app-env'
 import { matchRoute } from './config/route-matcher'
+import { membershipVerdict } from './guard/membership'
 import { errorResponse } from './http/error-response'
 import { log } from './lib/log'
 import { requestPath } from './http/request-path'
@@ -71,6 +72,12 @@ app.all('*', async function edgeCache(c) {
   if (route === undefined) return passThrough(request, url, context, 'bypass', 'no-route')
   if (route.bypass) return passThrough(request, url, context, 'bypass', 'route')
   if (ambiguous) return passThrough(request, url, context, 'bypass', 'ambiguous-path')
+  // Penetration guard: an id the origin's list certainly lacks never reaches the origin.
+  if (route.membership && membershipVerdict(context, route, path) === 'absent') {
+    return errorResponse(404, 'not_found', 'No such id (the origin’s id list lacks it).', {
+      'cache-status': `${context.config.statusName}; detail=membership-absent`,
+    })
+  }
   return handleCacheable(request, url, route, context)
 })
 

@@ -63,6 +63,41 @@ export const routeSchema = z
         'RFC 5861 `stale-if-error` default, used when the origin does not send its own directive ' +
           '(or always, with `ttl`).'
       ),
+    membership: z
+      .strictObject({
+        source: z
+          .string()
+          .startsWith('/', 'must be an origin path starting with "/"')
+          .max(2048)
+          .describe(
+            'Origin path that lists the valid ids: a JSON array of strings or numbers, or ' +
+              '`{"ids": [...]}`.'
+          ),
+        refreshSeconds: seconds
+          .min(5)
+          .max(86_400)
+          .default(60)
+          .describe('How often the list is fetched again (in the background).'),
+        falsePositiveRate: z
+          .number()
+          .min(0.000_001)
+          .max(0.2)
+          .default(0.01)
+          .describe('The Bloom filter is sized for this rate of absent ids let through.'),
+        maxIds: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000_000)
+          .default(1_000_000)
+          .describe('A longer list is refused as a whole (the guard stays open): never truncated.'),
+      })
+      .optional()
+      .describe(
+        'Penetration guard: requests whose last path segment is certainly not in the origin’s ' +
+          'list of valid ids get a 404 at the edge, without an origin fetch. Open (requests pass) ' +
+          'while the list loads, fails, or is older than twice refreshSeconds.'
+      ),
     writeThrough: z
       .boolean()
       .default(false)

@@ -137,6 +137,9 @@ export function createDemoOrigin(options: DemoOriginOptions = {}): DemoOrigin {
     return c.json(state.stats())
   })
 
+  // The product ids, for the cache's membership guard (routes[].membership.source).
+  app.get('/__ids/products', (c) => c.json({ ids: catalogue.list().map((product) => product.id) }))
+
   app.get('/products', (c) => {
     const products = catalogue.list()
     const body = JSON.stringify({ count: products.length, products })
