@@ -10,6 +10,7 @@ import {
   parseConfig,
   storeFilled,
   variantSelectors,
+  withBytes,
   withDeadline,
   type CacheTier,
   type CompiledRoute,
@@ -61,16 +62,19 @@ function l2Tiers(
   if (!l2 || !config.l2) return undefined
   const tier = l2.tierFor(home ?? config.l2.defaultRegion)
   let failed = false
+  const watch = async <T>(read: Promise<T>): Promise<T> => {
+    try {
+      return await read
+    } catch (error) {
+      failed = true
+      throw error
+    }
+  }
   const watched: CacheTier = {
     name: tier.name,
-    async get(key) {
-      try {
-        return await tier.get(key)
-      } catch (error) {
-        failed = true
-        throw error
-      }
-    },
+    get: (key) => watch(tier.get(key)),
+    // Kept, so a copy found here names its region (`L2/eu-west`) in Cache-Status, as the Worker's do.
+    ...(tier.lookup && { lookup: (key: string) => watch(tier.lookup!(key)) }),
     set: (key, record, expiresAt) => tier.set(key, record, expiresAt),
     delete: (key) => tier.delete(key),
   }
@@ -211,7 +215,9 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
         request.newerThan === undefined || (entry?.storedAt ?? 0) > request.newerThan
       if (entry && Date.now() < entry.freshUntil && newEnough) {
         const source = found.tier ?? 'L2'
-        return { shared: { kind: 'entry', entry, source, fwdStatus: entry.status } }
+        // L2 copies are in memory already (only L1 leaves a body in its tier): no read here.
+        const shared = await withBytes(entry)
+        return { shared: { kind: 'entry', entry: shared, source, fwdStatus: entry.status } }
       }
       existingIndex = found.index
       const recent = l2.failed() ? this.#fromRecent(request, true, config) : undefined

@@ -1,5 +1,5 @@
 import { EdgeCacheError } from '../lib/errors'
-import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
+import type { CacheEntry, EntryHead, StoredRecord, VaryIndex } from './entry'
 
 /*
  * Binary format of a StoredRecord, shared by every tier (L1 Cache API body, L2 Redis value).
@@ -8,7 +8,8 @@ import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
  *   offset  size  field
  *   0       2     magic 0x45 0x43 ("EC")
  *   2       1     format version (u8) = 2 (version 1 is still read: see below)
- *   3       1     kind (u8): 0 = response (CacheEntry), 1 = vary-index (VaryIndex)
+ *   3       1     kind (u8): 0 = response (CacheEntry), 1 = vary-index (VaryIndex),
+ *                 2 = response head (version 2 only: a response without its body bytes, see below)
  *
  * kind 0, response:
  *   u8    flags: bit 0 mustRevalidate, bit 1 etag present, bit 2 lastModified present (others must be 0)
@@ -31,6 +32,11 @@ import type { CacheEntry, StoredRecord, VaryIndex } from './entry'
  *   f64   expiresAt   (epoch ms)
  *   u32   variant count, then per variant: str (its key after the primary key, least recently stored
  *         first; version 2 only: a version 1 index ends at expiresAt and decodes with no variants)
+ *
+ * kind 2, response head: the kind 0 layout up to and including the body length, without the body
+ *   bytes (nothing follows the length). L1 keeps it beside the body, which the Cache API holds as its
+ *   own (l1-cache-api.ts): encodeHead / decodeHead. decodeRecord refuses it and decodeHead refuses a
+ *   kind 0 record, so a head is never read as an empty response nor a response as a head.
  *
  * The response layout is the same in versions 1 and 2.
  *
@@ -58,6 +64,7 @@ const VERSION = 2
 const VERSION_1 = 1
 const KIND_RESPONSE = 0
 const KIND_VARY_INDEX = 1
+const KIND_RESPONSE_HEAD = 2
 
 const FLAG_MUST_REVALIDATE = 0b001
 const FLAG_ETAG = 0b010
@@ -209,7 +216,8 @@ class Writer {
   }
 }
 
-function encodeResponse(entry: CacheEntry): Uint8Array {
+/** A response record; without `body`, its head (kind 2: the same layout but the body bytes). */
+function encodeResponse(entry: CacheEntry, withBody: boolean): Uint8Array {
   const { status, body } = entry
   if (!isValidStatus(status)) {
     throw new EntryCodecError(`cannot encode status ${status}: must be an integer in 200..599`)
@@ -221,7 +229,7 @@ function encodeResponse(entry: CacheEntry): Uint8Array {
   if (body.byteLength > U32_MAX) {
     throw new EntryCodecError(`cannot encode a body of ${body.byteLength} bytes (max ${U32_MAX})`)
   }
-  let size = PREAMBLE + RESPONSE_FIXED + body.byteLength
+  let size = PREAMBLE + RESPONSE_FIXED + (withBody ? body.byteLength : 0)
   let flags = entry.mustRevalidate ? FLAG_MUST_REVALIDATE : 0
   if (entry.etag !== undefined) {
     flags |= FLAG_ETAG
@@ -238,7 +246,7 @@ function encodeResponse(entry: CacheEntry): Uint8Array {
   w.u8(MAGIC_0)
   w.u8(MAGIC_1)
   w.u8(VERSION)
-  w.u8(KIND_RESPONSE)
+  w.u8(withBody ? KIND_RESPONSE : KIND_RESPONSE_HEAD)
   w.u8(flags)
   w.u16(status)
   w.f64(entry.storedAt)
@@ -256,7 +264,8 @@ function encodeResponse(entry: CacheEntry): Uint8Array {
   }
   w.u32(entry.tags.length)
   for (const tag of entry.tags) w.str(tag)
-  w.raw(body)
+  if (withBody) w.raw(body)
+  else w.u32(body.byteLength)
   return w.finish()
 }
 
@@ -293,7 +302,7 @@ function encodeVaryIndex(index: VaryIndex): Uint8Array {
 export function encodeRecord(record: StoredRecord): Uint8Array {
   switch (record.kind) {
     case 'response':
-      return encodeResponse(record)
+      return encodeResponse(record, true)
     case 'vary-index':
       return encodeVaryIndex(record)
     default: {
@@ -301,6 +310,14 @@ export function encodeRecord(record: StoredRecord): Uint8Array {
       throw new EntryCodecError(`cannot encode a record of unknown kind ${String(kind)}`)
     }
   }
+}
+
+/**
+ * A record without its body bytes: a response's head (kind 2, its body length included), or a vary
+ * index as encodeRecord writes it (it has no body).
+ */
+export function encodeHead(record: StoredRecord): Uint8Array {
+  return record.kind === 'response' ? encodeResponse(record, false) : encodeVaryIndex(record)
 }
 
 class Reader {
@@ -414,7 +431,8 @@ const CONTROL_CHARS = 'holds control characters'
 const validator = (value: string) => isPrintable(value, true)
 const tagText = (value: string) => isPrintable(value, false)
 
-function decodeResponse(r: Reader): CacheEntry {
+/** The response fields before the body (kinds 0 and 2). */
+function decodeResponseHead(r: Reader): EntryHead {
   const flags = r.u8('flags')
   if ((flags & ~KNOWN_FLAGS) !== 0) {
     throw new EntryCodecError(`unknown flag bits 0x${flags.toString(16)}`)
@@ -441,13 +459,10 @@ function decodeResponse(r: Reader): CacheEntry {
   const tagCount = r.count('tag', 4)
   const tags: string[] = []
   for (let i = 0; i < tagCount; i++) tags.push(r.checked('tag', tagText, CONTROL_CHARS))
-  const body = r.slice('body')
-  r.end()
   return {
     kind: 'response',
     status,
     headers,
-    body,
     storedAt,
     initialAgeSec,
     freshUntil,
@@ -481,12 +496,15 @@ function decodeVaryIndex(r: Reader, version: number): VaryIndex {
   return { kind: 'vary-index', headerNames, createdAt, expiresAt, variants }
 }
 
-/**
- * Reads a record written by encodeRecord. The body of a response is a view into `bytes` (no copy): the
- * caller must not reuse `bytes` for anything else while the entry lives.
- */
-export function decodeRecord(bytes: Uint8Array): StoredRecord {
-  const r = new Reader(bytes)
+function decodeResponse(r: Reader): CacheEntry {
+  const head = decodeResponseHead(r)
+  const body = r.slice('body')
+  r.end()
+  return { ...head, body }
+}
+
+/** The magic, a known version and `kind`'s byte; returns the version. */
+function preamble(r: Reader): { readonly version: number; readonly kind: number } {
   if (r.u8('magic') !== MAGIC_0 || r.u8('magic') !== MAGIC_1) {
     throw new EntryCodecError('bad magic: not an encoded cache record')
   }
@@ -496,7 +514,35 @@ export function decodeRecord(bytes: Uint8Array): StoredRecord {
       `unknown format version ${version} (this build reads ${VERSION_1} and ${VERSION})`
     )
   }
-  const kind = r.u8('kind')
+  return { version, kind: r.u8('kind') }
+}
+
+/** What encodeHead wrote: a response's head and body length, or a vary index. */
+export type DecodedHead =
+  | { readonly kind: 'response'; readonly head: EntryHead; readonly bodyLength: number }
+  | { readonly kind: 'vary-index'; readonly index: VaryIndex }
+
+/** Reads what encodeHead wrote, checked as decodeRecord checks a record; anything else throws. */
+export function decodeHead(bytes: Uint8Array): DecodedHead {
+  const r = new Reader(bytes)
+  const { version, kind } = preamble(r)
+  if (kind === KIND_VARY_INDEX) return { kind: 'vary-index', index: decodeVaryIndex(r, version) }
+  if (kind !== KIND_RESPONSE_HEAD || version !== VERSION) {
+    throw new EntryCodecError(`record kind ${kind} (version ${version}) is not a head`)
+  }
+  const head = decodeResponseHead(r)
+  const bodyLength = r.u32('body length')
+  r.end()
+  return { kind: 'response', head, bodyLength }
+}
+
+/**
+ * Reads a record written by encodeRecord. The body of a response is a view into `bytes` (no copy): the
+ * caller must not reuse `bytes` for anything else while the entry lives.
+ */
+export function decodeRecord(bytes: Uint8Array): StoredRecord {
+  const r = new Reader(bytes)
+  const { version, kind } = preamble(r)
   switch (kind) {
     case KIND_RESPONSE:
       return decodeResponse(r)

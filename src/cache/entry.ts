@@ -1,13 +1,12 @@
 /**
- * A stored response, as every tier (L1 Cache API, L2 Redis) keeps it. Times are epoch milliseconds.
- * The binary form lives in entry-codec.ts; this is the in-memory shape.
+ * A stored response but its body: what every decision (freshness, validators, purges) reads. Times are
+ * epoch milliseconds. The binary form lives in entry-codec.ts.
  */
-export interface CacheEntry {
+export interface EntryHead {
   readonly kind: 'response'
   readonly status: number
   /** End-to-end response headers as stored (hop-by-hop and per-hop cache headers removed), lower-case names. */
   readonly headers: ReadonlyArray<readonly [string, string]>
-  readonly body: Uint8Array
   /** When this copy was written (response time at the cache). */
   readonly storedAt: number
   /** RFC 9111 §4.2.3 corrected_initial_age, in seconds, at storedAt. */
@@ -26,6 +25,35 @@ export interface CacheEntry {
   /** How long the origin took to produce this response (XFetch uses it). */
   readonly fetchMs: number
 }
+
+/** A stored response with its body in memory: what tiers store, L2 and the memory tier hand out. */
+export interface CacheEntry extends EntryHead {
+  readonly body: Uint8Array
+}
+
+/**
+ * A body a tier still holds outside JS memory (L1: the Cache API's own stream), read only when bytes
+ * are needed. Every call is safe in any order: the stream goes to the first `take()` made before any
+ * `bytes()`; later calls get the bytes, read once (from the tier again if the stream went out).
+ */
+export interface LazyBody {
+  readonly byteLength: number
+  /** The body for one response: the tier's stream, untouched, or (once read) the bytes. */
+  take(): ReadableStream<Uint8Array> | Promise<Uint8Array>
+  /** The bytes in memory, read once and kept; rejects if the tier no longer holds this copy. */
+  bytes(): Promise<Uint8Array>
+}
+
+/** A response as a tier reads it out, its body not necessarily in memory yet (an L1 hit). */
+export interface LazyEntry extends EntryHead {
+  readonly body: LazyBody
+}
+
+/** A response read from a tier: bytes in memory (memory tier, L2) or still in the tier (L1). */
+export type ReadEntry = CacheEntry | LazyEntry
+
+/** A record read from a tier; what tiers store is a StoredRecord (bodies in memory). */
+export type ReadRecord = ReadEntry | VaryIndex
 
 /**
  * Stored at the primary key when a response varies (origin `Vary` or route key headers): it names the
@@ -49,13 +77,31 @@ export interface VaryIndex {
 
 export type StoredRecord = CacheEntry | VaryIndex
 
+export function hasBytes(entry: ReadEntry): entry is CacheEntry {
+  return entry.body instanceof Uint8Array
+}
+
+/**
+ * `entry` with its body in memory: itself when it is, else a copy once its bytes are read. The read
+ * starts before this returns, so a `take()` after it gets the bytes, not a stream already gone.
+ */
+export function withBytes(entry: ReadEntry): CacheEntry | Promise<CacheEntry> {
+  if (hasBytes(entry)) return entry
+  return entry.body.bytes().then((body) => ({ ...entry, body }))
+}
+
+/** As withBytes, for any record (an index has no body). */
+export function storedRecord(record: ReadRecord): StoredRecord | Promise<StoredRecord> {
+  return record.kind === 'vary-index' ? record : withBytes(record)
+}
+
 /** The instant after which an entry may not be served under any rule; tiers use it as their hard TTL. */
-export function entryExpiresAt(entry: CacheEntry): number {
+export function entryExpiresAt(entry: EntryHead): number {
   return Math.max(entry.freshUntil, entry.staleWhileRevalidateUntil, entry.staleIfErrorUntil)
 }
 
 /** How long a tier keeps an entry: past its usable life when a validator lets the origin answer 304. */
-export function retainUntil(entry: CacheEntry, retainStaleMs: number): number {
+export function retainUntil(entry: EntryHead, retainStaleMs: number): number {
   const usable = entryExpiresAt(entry)
   return entry.etag !== undefined || entry.lastModified !== undefined
     ? Math.max(usable, entry.freshUntil + retainStaleMs)

@@ -1,9 +1,10 @@
-import { retainUntil, type StoredRecord } from './entry'
+import { retainUntil, storedRecord, type ReadRecord, type StoredRecord } from './entry'
 import { log } from '../lib/log'
 import type { CacheTier } from './tier'
 
 export interface TierHit {
-  readonly record: StoredRecord
+  /** Its body may still be in the tier (an L1 hit): withBytes reads it when bytes are needed. */
+  readonly record: ReadRecord
   /** The name of the tier that had it (`memory`, `L1`, ...). */
   readonly tier: string
 }
@@ -22,6 +23,7 @@ export interface TierHealth {
  * must never fail the request it could not speed up. Deletes report failure (a purge must know).
  */
 export interface TierStack extends CacheTier {
+  /** The nearest copy, its body maybe left in its tier (a client's read); `get` reads it into memory. */
   read(key: string): Promise<TierHit | undefined>
   /** Reads `key` from every tier directly (failures included), for health checks. */
   probe(key: string): Promise<TierHealth[]>
@@ -31,12 +33,13 @@ export interface TierStack extends CacheTier {
  * What the purge view (src/purge/) asks of reads: the first `near` tiers (memory, L1) only answer
  * while `trustNear()` (the view is within its bound), and every copy found passes `check`, which
  * returns it, a softened copy, or undefined when a purge made after it matches (a refused near copy
- * is deleted from its tier).
+ * is deleted from its tier). It judges the head only (times, tags): a softened copy keeps the body
+ * as it is, whether in memory or still in its tier.
  */
 export interface ReadGuard {
   readonly near: number
   trustNear(): boolean
-  check(key: string, record: StoredRecord, near: boolean): StoredRecord | undefined
+  check(key: string, record: ReadRecord, near: boolean): ReadRecord | undefined
   /**
    * While the near tiers are not trusted, the view is catching up (this request's poll): a far copy
    * waits for that (within a deadline) before `check`, so a region that missed a purge while nobody
@@ -59,7 +62,7 @@ export interface TierStackOptions {
 }
 
 /** Until when a copy of `record` may be kept. */
-function keepUntil(record: StoredRecord, retainStaleMs: number): number {
+function keepUntil(record: ReadRecord, retainStaleMs: number): number {
   return record.kind === 'response' ? retainUntil(record, retainStaleMs) : record.expiresAt
 }
 
@@ -109,17 +112,18 @@ export function createTierStack(
           }
           if (allowed !== hit.record) hit = { record: allowed, tier: hit.tier }
         }
-        const record = hit.record
-        const until = keepUntil(record, retainStaleMs)
-        const copies = tiers.slice(0, i).map((nearer) => setQuietly(nearer, key, record, until))
-        if (defer && copies.length > 0) defer(Promise.all(copies))
-        else await Promise.all(copies)
+        if (i > 0) {
+          const copies = copyNearer(tiers.slice(0, i), tier.name, key, hit.record, retainStaleMs)
+          if (defer) defer(copies)
+          else await copies
+        }
         return hit
       }
       return undefined
     },
     async get(key) {
-      return (await this.read(key))?.record
+      const hit = await this.read(key)
+      return hit && storedRecord(hit.record)
     },
     async probe(key) {
       return Promise.all(
@@ -147,6 +151,27 @@ export function createTierStack(
       return deleted.some(Boolean)
     },
   }
+}
+
+/**
+ * Copies a far hit into the nearer tiers. A body still in its tier is read into memory first: the read
+ * starts now, before the hit is served, so the response then gets these bytes rather than a stream
+ * this read would race (on the first hit of a key in an isolate; the memory tier serves the rest).
+ */
+function copyNearer(
+  nearer: readonly CacheTier[],
+  from: string,
+  key: string,
+  record: ReadRecord,
+  retainStaleMs: number
+): Promise<void> {
+  const until = keepUntil(record, retainStaleMs)
+  return Promise.resolve(storedRecord(record)).then(
+    async (stored) => {
+      await Promise.all(nearer.map((tier) => setQuietly(tier, key, stored, until)))
+    },
+    (error: unknown) => log.warn('tier_failure', { tier: from, operation: 'get', error })
+  )
 }
 
 async function setQuietly(

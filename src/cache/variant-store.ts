@@ -1,5 +1,5 @@
 import { exceedsKeyLimit, variantKey } from './cache-key'
-import { retainUntil, type CacheEntry, type VaryIndex } from './entry'
+import { retainUntil, type CacheEntry, type ReadEntry, type VaryIndex } from './entry'
 import type { CacheTier } from './tier'
 import type { TierStack } from './tier-stack'
 
@@ -9,7 +9,8 @@ import type { TierStack } from './tier-stack'
  * selecting headers, and the entry at a variant key built from the request's values for them.
  */
 export interface Found {
-  readonly entry: CacheEntry | undefined
+  /** Its body may still be in its tier (an L1 hit): withBytes reads it when bytes are needed. */
+  readonly entry: ReadEntry | undefined
   /** The index at the primary key, if the resource varies. */
   readonly index: VaryIndex | undefined
   /** The tier the entry came from (`memory`, `L1`). */

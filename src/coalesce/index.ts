@@ -2,6 +2,7 @@
  * The coalescing feature's public module: what the Coalescer Durable Object
  * (durable-objects/coalescer.ts) builds on, and nothing it should reach around.
  */
+export { withBytes } from '../cache/entry'
 export type { CacheTier } from '../cache/tier'
 export { createTierStack, type TierStack } from '../cache/tier-stack'
 export { lookupVariant } from '../cache/variant-store'

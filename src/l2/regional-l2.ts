@@ -156,7 +156,7 @@ export function createRegionalL2(
     return rtt === undefined ? config.timeoutMs : Math.max(config.timeoutMs, Math.ceil(2 * rtt))
   }
 
-  async function read(home: string, key: string): Promise<TierLookup | undefined> {
+  async function read(home: string, key: string): Promise<TierLookup<StoredRecord> | undefined> {
     const started = Date.now()
     const order = router.readOrder(home, started)
     if (order.length === 0) {

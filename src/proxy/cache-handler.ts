@@ -1,5 +1,5 @@
 import { exceedsKeyLimit, normalizePath, normalizeQuery } from '../cache/cache-key'
-import type { CacheEntry } from '../cache/entry'
+import { withBytes, type CacheEntry, type EntryHead, type ReadEntry } from '../cache/entry'
 import type { TierStack } from '../cache/tier-stack'
 import { refreshEntry, type OriginExchange } from '../cache/entry-builder'
 import { lookupVariant, type Found } from '../cache/variant-store'
@@ -27,6 +27,7 @@ import {
 import { responseRefusesSharing } from '../http/storability'
 import type { OriginBreaker } from '../origin/origin-breaker'
 import { fetchForCache, storeFilled } from '../origin/origin-fill'
+import { log } from '../lib/log'
 import { cacheableOriginHeaders } from '../origin/origin-request'
 import type { RequestContext } from '../runtime/request-context'
 import { failureResponse } from './origin-failure'
@@ -115,7 +116,7 @@ export async function handleCacheable(
   if (use === 'revalidate') {
     if (onlyIfCached) return notCached(cacheable, context)
     const forced = now < entry.freshUntil ? 'fresh' : 'stale'
-    return fill({ ...cacheable, forced }, found, entry, context)
+    return fill({ ...cacheable, forced }, found, await staleBytes(entry), context)
   }
   if (use === 'max-stale') {
     const status: CacheStatus = {
@@ -149,12 +150,25 @@ export async function handleCacheable(
     return serve(cacheable, entry, status, now, context)
   }
   if (onlyIfCached) return notCached(cacheable, context)
-  return fill(cacheable, found, entry, context)
+  return fill(cacheable, found, await staleBytes(entry), context)
+}
+
+/**
+ * A copy about to be revalidated, its body read now (an L1 body is still in the Cache API): the
+ * origin's 304 then needs no further read, and a body that cannot be read makes it a plain miss.
+ */
+async function staleBytes(entry: ReadEntry): Promise<CacheEntry | undefined> {
+  try {
+    return await withBytes(entry)
+  } catch (error) {
+    log.warn('tier_failure', { tier: 'L1', operation: 'get', error })
+    return undefined
+  }
 }
 
 /** The request's directives applied to a stored copy; a copy that forbids stale use never gets max-stale. */
 function directiveUse(
-  entry: CacheEntry,
+  entry: EntryHead,
   now: number,
   directives: RequestDirectives,
   context: RequestContext
@@ -201,7 +215,7 @@ function notCached(cacheable: CacheRequest, context: RequestContext): Response {
  */
 function refreshEarly(
   key: string,
-  entry: CacheEntry,
+  entry: EntryHead,
   now: number,
   context: RequestContext
 ): boolean {
@@ -222,11 +236,11 @@ export function copyDraw(key: string, entry: Pick<CacheEntry, 'storedAt'>): numb
 
 function serve(
   cacheable: CacheRequest,
-  entry: CacheEntry,
+  entry: ReadEntry,
   status: CacheStatus,
   now: number,
   context: RequestContext
-) {
+): Response | Promise<Response> {
   return responseFromEntry(entry, {
     cacheName: context.config.statusName,
     method: cacheable.request.method,
@@ -270,11 +284,11 @@ function refreshInBackground(
  */
 function serveStaleOnError(
   cacheable: CacheRequest,
-  stale: CacheEntry | undefined,
+  stale: ReadEntry | undefined,
   status: { fwd: ForwardReason; fwdStatus?: number; collapsed?: boolean },
   now: number,
   context: RequestContext
-): Response | undefined {
+): Response | Promise<Response> | undefined {
   if (!stale || stale.mustRevalidate || now >= stale.staleIfErrorUntil) return undefined
   const cacheStatus: CacheStatus = {
     ...status,
@@ -287,7 +301,7 @@ function serveStaleOnError(
 function forwardReason(
   cacheable: CacheRequest,
   found: Found,
-  stale: CacheEntry | undefined
+  stale: EntryHead | undefined
 ): ForwardReason {
   // RFC 9211 `fwd=request`: a fresh copy, but the request's directives did not allow its use.
   if (cacheable.forced === 'fresh') return 'request'
@@ -301,7 +315,8 @@ function forwardReason(
 async function fill(
   cacheable: CacheRequest,
   found: Found,
-  stale: CacheEntry | undefined,
+  /** Read into memory in the foreground; a background refresh's may still be in L1. */
+  stale: ReadEntry | undefined,
   context: RequestContext,
   background = false
 ): Promise<Response> {
@@ -419,7 +434,7 @@ function recordOrigin(breaker: OriginBreaker, key: string, result: FillResult): 
 function respondToFill(
   cacheable: CacheRequest,
   found: Found,
-  stale: CacheEntry | undefined,
+  stale: ReadEntry | undefined,
   result: FillResult,
   context: RequestContext,
   how: { readonly leader: boolean; readonly shared: boolean; readonly background?: boolean }
@@ -474,7 +489,13 @@ function respondToFill(
         requestTime: result.requestTime,
         responseTime: result.responseTime,
       }
-      return serveRevalidated(cacheable, found, stale, exchange, context, collapsed)
+      // A background refresh served its copy's L1 stream already: the bytes are read again.
+      const validated = withBytes(stale)
+      return validated instanceof Promise
+        ? validated.then((bytes) =>
+            serveRevalidated(cacheable, found, bytes, exchange, context, collapsed)
+          )
+        : serveRevalidated(cacheable, found, validated, exchange, context, collapsed)
     }
     case 'failed': {
       const served = serveStaleOnError(
@@ -551,7 +572,7 @@ function serveRevalidated(
   exchange: OriginExchange,
   context: RequestContext,
   collapsed: boolean
-): Response {
+): Response | Promise<Response> {
   const refreshed = refreshEntry(stale, exchange, cacheable.route, context.config)
   const merged = new Headers(refreshed.headers as Array<[string, string]>)
   // Set-Cookie is never kept in a stored copy, but a 304 that sets one still refuses sharing.

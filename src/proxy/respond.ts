@@ -1,4 +1,4 @@
-import type { CacheEntry } from '../cache/entry'
+import { hasBytes, type EntryHead, type ReadEntry } from '../cache/entry'
 import { consumedTargetedField } from '../http/cache-control'
 import { formatCacheStatus, prependCacheStatus, type CacheStatus } from '../http/cache-status'
 import { notModifiedHeaders } from '../http/conditional'
@@ -9,7 +9,7 @@ import { withoutFields } from '../http/headers'
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304])
 
 /** Remaining freshness in seconds (negative once stale), as RFC 9211 `ttl` wants it. */
-export function remainingTtl(entry: CacheEntry, now: number): number {
+export function remainingTtl(entry: Pick<EntryHead, 'freshUntil'>, now: number): number {
   return Math.floor((entry.freshUntil - now) / 1000)
 }
 
@@ -26,8 +26,14 @@ export interface ServeOptions {
   readonly range?: RangeAnswer
 }
 
-/** The client's response, computed from the entry: stored headers, a current Age and our Cache-Status. */
-export function responseFromEntry(entry: CacheEntry, options: ServeOptions): Response {
+/**
+ * The client's response, computed from the entry: stored headers, a current Age and our Cache-Status.
+ * A body still in its tier (an L1 hit) streams from it untouched; a range waits for its bytes.
+ */
+export function responseFromEntry(
+  entry: ReadEntry,
+  options: ServeOptions
+): Response | Promise<Response> {
   const headers = new Headers(entry.headers as Array<[string, string]>)
   // Kept in the stored copy (a 304 recomputes the directives from it), never passed on.
   const consumed = options.targeted && consumedTargetedField(headers, options.targeted)
@@ -46,41 +52,45 @@ export function responseFromEntry(entry: CacheEntry, options: ServeOptions): Res
   headers.set('cache-status', cacheStatus)
   // A stored 200 is the complete representation: any single byte range can be cut from it.
   if (entry.status === 200) headers.set('accept-ranges', 'bytes')
-  if (options.range) return rangeResponse(entry, headers, options.range)
+  const length = entry.body.byteLength
+  const range = options.range
+  if (range?.kind === 'unsatisfiable') return unsatisfiable(length, headers)
+  if (range) {
+    if (hasBytes(entry)) return partial(entry.body, headers, range.first, range.last)
+    return entry.body.bytes().then((bytes) => partial(bytes, headers, range.first, range.last))
+  }
   const noBody = options.method === 'HEAD' || NULL_BODY_STATUS.has(entry.status)
   // The stored body's length on GET and HEAD alike (a HEAD gets the GET's, RFC 9110 §8.6): set in the
   // fields, not left to the runtime, so every answer from the cache carries it.
-  if (!NULL_BODY_STATUS.has(entry.status)) {
-    headers.set('content-length', String(entry.body.byteLength))
-  }
+  if (!NULL_BODY_STATUS.has(entry.status)) headers.set('content-length', String(length))
+  const init = { status: entry.status, headers, encodeBody: 'manual' } as const
+  if (noBody) return new Response(null, init)
   // The stored bytes are the origin's, already in its Content-Encoding: sent as they are, not re-coded.
-  return new Response(noBody ? null : entry.body, {
-    status: entry.status,
-    headers,
-    encodeBody: 'manual',
-  })
+  const body = hasBytes(entry) ? entry.body : entry.body.take()
+  return body instanceof Promise
+    ? body.then((bytes) => new Response(bytes, init))
+    : new Response(body, init)
 }
 
 /**
- * RFC 9110 §14.4, §15.3.7, §15.5.17: a 206 carries the stored fields, the Content-Range and the
- * part's length; a 416 only the complete length (without the 200's lifetime, so no cache downstream
- * keeps it for the URL).
+ * RFC 9110 §15.5.17: a 416 carries only the complete length (without the 200's lifetime, so no cache
+ * downstream keeps it for the URL).
  */
-function rangeResponse(entry: CacheEntry, headers: Headers, range: RangeAnswer): Response {
-  const length = entry.body.byteLength
-  if (range.kind === 'unsatisfiable') {
-    const out = new Headers({
-      'content-range': `bytes */${length}`,
-      'accept-ranges': 'bytes',
-      'cache-status': headers.get('cache-status')!,
-    })
-    return new Response(null, { status: 416, headers: out })
-  }
-  const { first, last } = range
-  headers.set('content-range', `bytes ${first}-${last}/${length}`)
+function unsatisfiable(length: number, headers: Headers): Response {
+  const out = new Headers({
+    'content-range': `bytes */${length}`,
+    'accept-ranges': 'bytes',
+    'cache-status': headers.get('cache-status')!,
+  })
+  return new Response(null, { status: 416, headers: out })
+}
+
+/** RFC 9110 §14.4, §15.3.7: a 206 carries the stored fields, the Content-Range and the part's length. */
+function partial(body: Uint8Array, headers: Headers, first: number, last: number): Response {
+  headers.set('content-range', `bytes ${first}-${last}/${body.byteLength}`)
   headers.set('content-length', String(last - first + 1))
   // Ranges count the stored (content-coded) bytes; they go out as they are.
-  return new Response(entry.body.subarray(first, last + 1), {
+  return new Response(body.subarray(first, last + 1), {
     status: 206,
     headers,
     encodeBody: 'manual',

@@ -7,7 +7,7 @@
 import { exports } from 'cloudflare:workers'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { echo, json, send } from '../helpers/worker'
+import { echo, envWithConfig, json, send } from '../helpers/worker'
 
 // Level 1 marks the gzip header (XFL=4): a runtime that decoded and re-coded would send other bytes.
 const TEXT = 'the origin’s own gzip bytes '.repeat(20)
@@ -101,5 +101,45 @@ describe('stored bytes and Content-Length on the wire', () => {
       await send(path, { headers: { 'accept-encoding': 'gzip;q=0.5, br, x-foo' } })
     )
     expect(answer.headers['accept-encoding']).toBe('br,gzip')
+  })
+})
+
+describe('stored bytes served from L1 (the memory tier off: the Cache API body streams out)', () => {
+  const noMemory = envWithConfig((config) => {
+    config.memory = { maxEntries: 0 }
+  })
+  const get = (path: string, init?: RequestInit) => send(path, init, undefined, noMemory)
+  const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer())
+
+  it('the origin’s gzip bytes and their Content-Length, on GET, HEAD, a range and a 304', async () => {
+    const path = bytesPath('l1-gzip', {
+      'content-encoding': 'gzip',
+      'cache-control': 'max-age=60',
+      etag: '"l1-gzip"',
+    })
+    expect((await get(path)).headers.get('cache-status')).toContain('stored')
+
+    const hit = await get(path)
+    expect(hit.headers.get('cache-status')).toMatch(/hit; ttl=\d+; detail=L1$/)
+    expect(hit.headers.get('content-encoding')).toBe('gzip')
+    expect(hit.headers.get('content-length')).toBe(String(GZIP.byteLength))
+    expect(await bytesOf(hit)).toEqual(GZIP)
+
+    const head = await get(path, { method: 'HEAD' })
+    expect(head.headers.get('cache-status')).toContain('detail=L1')
+    expect(head.headers.get('content-length')).toBe(String(GZIP.byteLength))
+
+    const part = await get(path, { headers: { range: 'bytes=2-9' } })
+    expect(part.status).toBe(206)
+    expect(part.headers.get('content-range')).toBe(`bytes 2-9/${GZIP.byteLength}`)
+    expect(part.headers.get('content-length')).toBe('8')
+    expect(await bytesOf(part)).toEqual(GZIP.subarray(2, 10))
+
+    const notModified = await get(path, { headers: { 'if-none-match': '"l1-gzip"' } })
+    expect(notModified.status).toBe(304)
+    expect(notModified.headers.get('cache-status')).toContain('detail=L1')
+
+    // Every answer above was a hit: L1 still serves the same bytes.
+    expect(await bytesOf(await get(path))).toEqual(GZIP)
   })
 })

@@ -2,7 +2,13 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { variantKey } from '../../src/cache/cache-key'
 import type { CacheEntry, StoredRecord, VaryIndex } from '../../src/cache/entry'
-import { decodeRecord, encodeRecord, EntryCodecError } from '../../src/cache/entry-codec'
+import {
+  decodeHead,
+  decodeRecord,
+  encodeHead,
+  encodeRecord,
+  EntryCodecError,
+} from '../../src/cache/entry-codec'
 import { revalidationHeaders } from '../../src/http/conditional'
 import { responseFromEntry } from '../../src/proxy/respond'
 
@@ -559,6 +565,47 @@ function mutate(bytes: Uint8Array, mutation: Mutation): Uint8Array {
   }
 }
 
+describe('encodeHead / decodeHead (L1 keeps the body apart)', () => {
+  it('round-trips a response without its body bytes, keeping the body length', () => {
+    const { body, ...head } = entry()
+    const bytes = encodeHead(entry())
+    expect(bytes.byteLength).toBe(encodeRecord(entry()).byteLength - body.byteLength)
+    expect(decodeHead(bytes)).toEqual({ kind: 'response', head, bodyLength: body.byteLength })
+  })
+
+  it('writes an index as encodeRecord does', () => {
+    expect(encodeHead(index)).toEqual(encodeRecord(index))
+    expect(decodeHead(encodeHead(index))).toEqual({ kind: 'vary-index', index })
+  })
+
+  it('never reads a head as a record nor a record as a head', () => {
+    expectCodecError(() => decodeRecord(encodeHead(entry())), /kind 2/)
+    expectCodecError(() => decodeHead(encodeRecord(entry())), /kind 0/)
+    expectCodecError(() => decodeHead(encodeRecord(entry({ body: new Uint8Array(0) }))), /kind 0/)
+  })
+
+  it('throws on every truncation and on trailing bytes', () => {
+    const bytes = encodeHead(entry())
+    for (let length = 0; length < bytes.byteLength; length++) {
+      expectCodecError(() => decodeHead(bytes.subarray(0, length)))
+    }
+    const longer = new Uint8Array(bytes.byteLength + 1)
+    longer.set(bytes)
+    expectCodecError(() => decodeHead(longer), /trailing/)
+  })
+
+  it('refuses the values decodeRecord refuses', () => {
+    expectCodecError(
+      () => decodeHead(patched(encodeHead(entry()), (v) => v.setUint16(5, 999))),
+      /status 999/
+    )
+    const evil = entry({ headers: [['x-evil', 'a\r\nb']] })
+    expectCodecError(() => decodeHead(encodeHead(evil)), /NUL, CR or LF/)
+    // A head is version 2 only.
+    expectCodecError(() => decodeHead(patched(encodeHead(entry()), (v) => v.setUint8(2, 1))))
+  })
+})
+
 describe('entry codec properties (fast-check)', () => {
   const runs = { numRuns: 300 }
 
@@ -580,6 +627,30 @@ describe('entry codec properties (fast-check)', () => {
       .tuple(fc.constantFrom(1, 2), fc.constantFrom(0, 1), fc.uint8Array({ maxLength: 128 }))
       .map(([version, kind, rest]) => Uint8Array.from([0x45, 0x43, version, kind, ...rest]))
     fc.assert(fc.property(preambled, servesOrRefuses), runs)
+  })
+
+  it('a mutated head decodes to one whose record serves, or throws EntryCodecError', () => {
+    fc.assert(
+      fc.property(
+        recordArb,
+        fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+        (record, mutations) => {
+          let decoded
+          try {
+            decoded = decodeHead(mutations.reduce(mutate, encodeHead(record)))
+          } catch (error) {
+            expect(error).toBeInstanceOf(EntryCodecError)
+            return
+          }
+          serveAll(
+            decoded.kind === 'response'
+              ? { ...decoded.head, body: new Uint8Array(Math.min(decoded.bodyLength, 64)) }
+              : decoded.index
+          )
+        }
+      ),
+      runs
+    )
   })
 
   it('a mutated valid encoding (flipped byte, truncated, appended) serves or throws EntryCodecError', () => {
