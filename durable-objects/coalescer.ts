@@ -3,8 +3,10 @@ import {
   DeadlineExceeded,
   compileRoutes,
   createIsolate,
+  PopularityBook,
   createTierStack,
   fetchForCache,
+  keyHash,
   log,
   lookupVariant,
   parseConfig,
@@ -97,8 +99,12 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
   #policies = new Map<string, Policy>()
   /** This object's own bindings, parsed once; a caller's policy goes on top. */
   #bindings: Config | undefined
+  /** Request rates of this shard's keys on `adaptiveTtl` routes, by half-life (fixed memory). */
+  #popularity = new PopularityBook()
 
   async fill(request: FillRequest): Promise<FillAnswer> {
+    // Every caller's count goes in, whether it leads, follows or is answered from a recent fill.
+    const perMinute = this.#countHits(request)
     const recent = this.#fromRecent(request, false)
     if (recent) return { ...recent, leader: false }
     const running = this.#inFlight.get(request.key)
@@ -109,19 +115,21 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
     const { config, route, isolate } = this.#configFor(request.policy)
     // Origin deadline plus room for the L2 re-check and the encoding: past it the leader gives up.
     const deadline = config.origin.timeoutMs + (config.l2?.readDeadlineMs ?? 0) + 250
-    const led = withDeadline(this.#lead(isolate, route, request), deadline, LEADER_FILL).catch(
-      (error: unknown): Led => {
-        log.warn('coalescer_leader_failed', { error })
-        // Origin failures come back as results; a throw is the leader's deadline or our own bug,
-        // and a bug must not become the client's 5xx: every waiter then fetches for itself.
-        return {
-          shared:
-            error instanceof DeadlineExceeded && error.operation === LEADER_FILL
-              ? { kind: 'failed', reason: 'timeout' }
-              : { kind: 'uncacheable', reason: 'coalescer-error' },
-        }
+    const led = withDeadline(
+      this.#lead(isolate, route, request, perMinute),
+      deadline,
+      LEADER_FILL
+    ).catch((error: unknown): Led => {
+      log.warn('coalescer_leader_failed', { error })
+      // Origin failures come back as results; a throw is the leader's deadline or our own bug,
+      // and a bug must not become the client's 5xx: every waiter then fetches for itself.
+      return {
+        shared:
+          error instanceof DeadlineExceeded && error.operation === LEADER_FILL
+            ? { kind: 'failed', reason: 'timeout' }
+            : { kind: 'uncacheable', reason: 'coalescer-error' },
       }
-    )
+    })
     const shared = led
       .then((result) => result.shared)
       .finally(() => {
@@ -136,6 +144,29 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
   /** How many keys are being filled (tests, health). */
   async inFlight(): Promise<number> {
     return this.#inFlight.size
+  }
+
+  /** A key's estimated requests per minute and the estimators' bytes (tests, health). */
+  async popularity(
+    primary: string,
+    halfLifeSeconds: number
+  ): Promise<{ perMinute: number; bytes: number }> {
+    const book = this.#popularity
+    return {
+      perMinute: book.perMinute(keyHash(primary), halfLifeSeconds, Date.now()),
+      bytes: book.bytes,
+    }
+  }
+
+  /**
+   * Adds the caller's requests for the key to its route's estimator and reads the key's rate;
+   * undefined when the route does not adapt freshness to popularity.
+   */
+  #countHits(request: FillRequest): number | undefined {
+    const adaptive = request.policy.route.adaptiveTtl
+    if (!adaptive) return undefined
+    const hash = keyHash(request.primary)
+    return this.#popularity.count(hash, request.hits ?? 1, adaptive.halfLifeSeconds, Date.now())
   }
 
   #configFor(policy: FillPolicy): Policy {
@@ -196,7 +227,12 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
     void storing?.finally(() => (recent.storing = false))
   }
 
-  async #lead(isolate: Isolate, route: CompiledRoute, request: FillRequest): Promise<Led> {
+  async #lead(
+    isolate: Isolate,
+    route: CompiledRoute,
+    request: FillRequest,
+    perMinute: number | undefined
+  ): Promise<Led> {
     const { config } = isolate
     const headers = new Headers(request.headers as Array<[string, string]>)
     const l2 = l2Tiers(isolate, request.home)
@@ -232,6 +268,7 @@ export class Coalescer extends DurableObject<Cloudflare.Env> {
       query: request.query,
       requestHeaders: headers,
       validators: request.validators,
+      perMinute,
     })
     switch (result.kind) {
       case 'entry': {

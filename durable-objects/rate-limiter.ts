@@ -116,6 +116,7 @@ export class RateLimiter extends DurableObject {
       held,
       id,
       leaseMs: ms,
+      at: now,
       remaining: rule.limit - this.log.length,
       resetMs: this.resetMs(rule, now),
       reclaimable,
@@ -130,6 +131,34 @@ export class RateLimiter extends DurableObject {
   ): Promise<void> {
     const changed = this.applyReturns(returns)
     if (this.expire(rule, now) || changed) await this.persist(rule, now, false)
+  }
+
+  /**
+   * Gives back used permits that turned out not to count: one log entry per stamp (a permit's
+   * `LeaseAnswer.at`, or `at + leaseMs` for a held one), if the window still holds it. Stamps are
+   * fungible, so any entry with that stamp will do. A miss-rate limit's request answered without the
+   * origin (a coalesced follower) gives its permit back this way.
+   */
+  async forget(
+    rule: WindowRule,
+    stamps: readonly number[],
+    now: number = Date.now()
+  ): Promise<LimitDecision> {
+    let changed = this.expire(rule, now)
+    for (const stamp of stamps) {
+      const end = upperBound(this.log, stamp)
+      if (end > 0 && this.log[end - 1] === stamp) {
+        this.log.splice(end - 1, 1)
+        changed = true
+      }
+    }
+    if (changed) await this.persist(rule, now, false)
+    return {
+      allowed: this.log.length < rule.limit,
+      limit: rule.limit,
+      remaining: Math.max(0, rule.limit - this.log.length),
+      resetMs: this.resetMs(rule, now),
+    }
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   type StatsTotals,
   type TimelineBucket,
 } from '../src/metrics/series'
+import { heaviest, mergeTopPaths } from '../src/metrics/top-paths'
 
 export type { StatsSnapshot, TimelineBucket } from '../src/metrics/series'
 
@@ -22,6 +23,7 @@ const MAX_ISOLATES = 4096
 const MAX_REGIONS = 64
 
 const TOTALS_KEY = 'totals'
+const PATHS_KEY = 'paths'
 const BUCKET_PREFIX = 'bucket:'
 
 /**
@@ -34,12 +36,16 @@ export class Stats extends DurableObject {
   #totals: StatsTotals = { totals: emptySeries(), breakers: {}, batches: 0, since: 0 }
   #timeline: TimelineBucket[] = []
   readonly #lastSeq = new Map<string, number>()
+  /** Decayed request counts of the most requested paths (only with `warming.topKeys`). */
+  #paths: { at: number; counts: Record<string, number> } = { at: 0, counts: {} }
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env)
     void ctx.blockConcurrencyWhile(async () => {
       const saved = await ctx.storage.get<StatsTotals>(TOTALS_KEY)
       if (saved) this.#totals = saved
+      const paths = await ctx.storage.get<{ at: number; counts: Record<string, number> }>(PATHS_KEY)
+      if (paths) this.#paths = paths
       const oldest = Date.now() - WINDOW_MS
       const expired: string[] = []
       for (const [key, data] of await ctx.storage.list<SeriesSet>({ prefix: BUCKET_PREFIX })) {
@@ -69,8 +75,21 @@ export class Stats extends DurableObject {
     if (state.since === 0) state.since = now
     const bucket = await this.#bucketAt(now)
     mergeSeries(bucket.data, batch.data)
-    await this.ctx.storage.put({ [TOTALS_KEY]: state, [BUCKET_PREFIX + bucket.t]: bucket.data })
+    const writes: Record<string, unknown> = {
+      [TOTALS_KEY]: state,
+      [BUCKET_PREFIX + bucket.t]: bucket.data,
+    }
+    if (batch.paths) {
+      mergeTopPaths(this.#paths, batch.paths, now)
+      writes[PATHS_KEY] = this.#paths
+    }
+    await this.ctx.storage.put(writes)
     return { applied: true }
+  }
+
+  /** The `n` most requested paths lately (counts halve every 10 minutes), most requested first. */
+  async topPaths(n: number): Promise<string[]> {
+    return heaviest(this.#paths.counts, Math.max(0, Math.floor(n)))
   }
 
   /** Totals, and the timeline of the last 10 minutes when asked. */

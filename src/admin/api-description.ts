@@ -317,7 +317,8 @@ export const adminApi = {
               breakers: {},
               timeline: [],
             },
-            REGIONS
+            REGIONS,
+            { 'us-east': 0, 'eu-west': 12 }
           )
         ),
       },

@@ -21,17 +21,20 @@ const PAGE_HEADERS = {
 /**
  * Flushes this isolate's deltas (so the caller sees its own traffic), then reads the deployment's
  * totals from the Stats object; both within `metrics.timeoutMs`. When the flush failed, the deltas
- * never sent are added to what is shown.
+ * never sent are added to what is shown. Meanwhile the L2 regions' evicted keys are read (INFO, at
+ * most every `metrics.l2InfoIntervalMs` per isolate; never throws).
  */
 async function deploymentStats(c: Context<AppEnv>, timeline: boolean) {
   const namespace = c.env.STATS
   if (!namespace) return undefined
   const { timeoutMs } = c.var.proxy.config.metrics
-  const { metrics } = c.var.proxy.isolate
+  const { metrics, l2Evictions } = c.var.proxy.isolate
+  const home = c.var.proxy.l2?.location.home
+  const evictions = l2Evictions && home !== undefined ? l2Evictions.read(home) : undefined
   const flushed = await metrics.flush(batchSender(namespace), timeoutMs)
   const snapshot = await readStats(namespace, timeoutMs, { timeline })
   if (!flushed) mergeSeries(snapshot.totals, metrics.unsent())
-  return snapshot
+  return { ...snapshot, l2EvictedKeys: await evictions }
 }
 
 function statsUnavailable(error?: unknown): Response {
@@ -78,7 +81,7 @@ export function createObservabilityRoutes(): OpenAPIHono<AppEnv> {
     if (!snapshot) return statsUnavailable()
     const regions = c.var.proxy.config.l2?.regions.map((region) => region.name)
     c.header('cache-control', 'no-store')
-    const view: StatsResponse = dashboardView(snapshot, regions)
+    const view: StatsResponse = dashboardView(snapshot, regions, snapshot.l2EvictedKeys)
     return c.json(view)
   })
 

@@ -125,7 +125,17 @@ export const statsResponseSchema = z
       ),
       originFetches: count,
       originFetchesByReason: z.record(originReason, count),
-      coalesced: count,
+      coalesced: count.meta({
+        description: 'Requests that waited on the origin fetch of another (stampedes absorbed).',
+      }),
+      evictions: z.strictObject({
+        memory: count.meta({
+          description: 'Copies the memory tier dropped for room, summed over isolates.',
+        }),
+        l2: z.number().nonnegative().nullable().meta({
+          description: "Sum of the regions' INFO `evicted_keys`; null when no region was read.",
+        }),
+      }),
       staleServed: z.strictObject({ swr: count, sie: count }),
       purges: count,
       rateLimited: count,
@@ -147,6 +157,7 @@ export const statsResponseSchema = z
       }),
       originFetchesPerSec: z.array(z.number()),
       coalescedPerSec: z.array(z.number()),
+      evictionsPerSec: z.array(z.number()),
       stalePerSec: z.array(z.number()),
       purgesPerSec: z.array(z.number()),
       rateLimitedPerSec: z.array(z.number()),
@@ -164,6 +175,9 @@ export const statsResponseSchema = z
           failoversFrom: count,
           failoversTo: count,
           transitions: count,
+          evictedKeys: maybeNumber.meta({
+            description: "The region's INFO `evicted_keys`; null while unknown.",
+          }),
         })
       ),
     }),

@@ -4,6 +4,7 @@ import { responseDirectives, type CacheControl } from '../http/cache-control'
 import { mergeNotModified } from '../http/conditional'
 import { correctedInitialAge, freshnessLifetime } from '../http/freshness'
 import { hopByHopFields } from '../http/headers'
+import { adaptLifetime, mayLengthen } from '../popularity/adaptive-ttl'
 import type { CacheEntry } from './entry'
 
 /**
@@ -63,7 +64,9 @@ interface Timing {
 /**
  * Freshness of a new or revalidated copy. A route `ttl` replaces the origin's lifetime (counted from
  * now); otherwise RFC 9111 §4.2 applies and the route's stale windows only fill in for missing RFC 5861
- * directives. must-revalidate, proxy-revalidate and no-cache rule out serving stale.
+ * directives. must-revalidate, proxy-revalidate and no-cache rule out serving stale. On an
+ * `adaptiveTtl` route, a known `perMinute` (the key's request rate) scales that lifetime, the route's
+ * `ttl` included (popularity/adaptive-ttl.ts).
  */
 export function entryTiming(
   status: number,
@@ -74,14 +77,21 @@ export function entryTiming(
   requestTime: number,
   responseTime: number,
   /** Uniform in [0, 1): how much of `freshnessJitter` this copy gets. */
-  draw: () => number = Math.random
+  draw: () => number = Math.random,
+  /** The key's estimated requests per minute, where the fill was made; undefined: not adapted. */
+  perMinute?: number
 ): Timing {
   const override = route.ttl !== undefined
-  const lifetime = override
+  const base = override
     ? route.ttl!
     : cc.noCache
       ? 0
       : freshnessLifetime(status, headers, cc, config.heuristic, responseTime).seconds
+  const adaptive = route.adaptiveTtl
+  const lifetime =
+    adaptive && perMinute !== undefined
+      ? adaptLifetime(base, perMinute, adaptive, mayLengthen(cc))
+      : base
   const initialAgeSec = override ? 0 : correctedInitialAge(headers, requestTime, responseTime)
   const mustRevalidate = !override && (cc.mustRevalidate || cc.proxyRevalidate || cc.noCache)
   const freshMs = Math.max(0, lifetime - initialAgeSec) * 1000
@@ -123,7 +133,9 @@ export function buildEntry(
   exchange: OriginExchange,
   body: Uint8Array,
   route: CompiledRoute,
-  config: Config
+  config: Config,
+  /** The key's requests per minute, for an `adaptiveTtl` route (see entryTiming). */
+  perMinute?: number
 ): CacheEntry {
   const { status, headers, cacheControl: cc, requestTime, responseTime } = exchange
   return {
@@ -132,7 +144,17 @@ export function buildEntry(
     headers: storedHeaders(headers, cc),
     body,
     storedAt: responseTime,
-    ...entryTiming(status, headers, cc, route, config, requestTime, responseTime),
+    ...entryTiming(
+      status,
+      headers,
+      cc,
+      route,
+      config,
+      requestTime,
+      responseTime,
+      Math.random,
+      perMinute
+    ),
     etag: headers.get('etag') ?? undefined,
     lastModified: headers.get('last-modified') ?? undefined,
     tags: entryTags(headers, route, config.limits.maxTagsPerEntry),
@@ -145,7 +167,8 @@ export function refreshEntry(
   stored: CacheEntry,
   exchange: OriginExchange,
   route: CompiledRoute,
-  config: Config
+  config: Config,
+  perMinute?: number
 ): CacheEntry {
   const { headers: notModified, cacheControl: cc, requestTime, responseTime } = exchange
   const merged = mergeNotModified(stored.headers, new Headers(storedHeaders(notModified, cc)))
@@ -156,7 +179,17 @@ export function refreshEntry(
     ...stored,
     headers: merged,
     storedAt: responseTime,
-    ...entryTiming(stored.status, headers, mergedCc, route, config, requestTime, responseTime),
+    ...entryTiming(
+      stored.status,
+      headers,
+      mergedCc,
+      route,
+      config,
+      requestTime,
+      responseTime,
+      Math.random,
+      perMinute
+    ),
     etag: headers.get('etag') ?? undefined,
     lastModified: headers.get('last-modified') ?? undefined,
     fetchMs: Math.max(0, responseTime - requestTime),

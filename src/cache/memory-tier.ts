@@ -8,6 +8,14 @@ export interface MemoryTierOptions {
   readonly maxAgeMs: number
 }
 
+export interface MemoryTierEvents {
+  /**
+   * A live copy was dropped to make room (entries or bytes over their bound): the LRU's victims
+   * only, never an expired copy, a purge, an invalidation or a copy replaced by a newer one.
+   */
+  evicted(): void
+}
+
 interface Slot {
   readonly record: StoredRecord
   readonly expiresAt: number
@@ -30,7 +38,7 @@ function sizeOf(record: StoredRecord): number {
  * `maxAgeMs`. It saves the Cache API read and the decode on hot keys. Purges and invalidations in
  * this isolate delete from it at once; those made in other isolates are honoured within `maxAgeMs`.
  */
-export function createMemoryTier(options: MemoryTierOptions): CacheTier {
+export function createMemoryTier(options: MemoryTierOptions, events?: MemoryTierEvents): CacheTier {
   const slots = new Map<string, Slot>()
   let bytes = 0
 
@@ -64,9 +72,12 @@ export function createMemoryTier(options: MemoryTierOptions): CacheTier {
       if (slot.bytes > options.maxBytes || slot.expiresAt <= Date.now()) return
       slots.set(key, slot)
       bytes += slot.bytes
+      const now = Date.now()
       for (const [oldest, victim] of slots) {
         if (slots.size <= options.maxEntries && bytes <= options.maxBytes) break
         remove(oldest, victim)
+        // An expired copy that was never read again is an expiry, not an eviction.
+        if (victim.expiresAt > now) events?.evicted()
       }
     },
     async delete(key) {

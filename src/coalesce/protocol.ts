@@ -52,6 +52,11 @@ export interface FillRequest {
   readonly newerThan?: number
   /** When the caller found no usable copy: a fill finished since then may serve it. */
   readonly missedAt: number
+  /**
+   * On an `adaptiveTtl` route: the requests the caller served for the key since it last asked, this
+   * one included (hits never reach the object; they are counted into its popularity estimate here).
+   */
+  readonly hits?: number
   readonly policy: FillPolicy
 }
 

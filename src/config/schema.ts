@@ -115,6 +115,52 @@ export const routeSchema = z
         "Shortens each copy's freshness by a random share of it, up to this fraction (never " +
           'lengthens it), so copies filled together go stale apart in every tier (0: off).'
       ),
+    adaptiveTtl: z
+      .strictObject({
+        ceilingSeconds: seconds
+          .min(1)
+          .max(31_536_000)
+          .describe(
+            'The longest freshness a hot key may be given. A lifetime already longer (the ' +
+              "origin's or `ttl`) is kept, never cut to it."
+          ),
+        floorShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .describe('A cold key keeps at least this share of its lifetime (1: never shortened).'),
+        coldPerMinute: z
+          .number()
+          .positive()
+          .default(1)
+          .describe('At or below this many requests a minute a key is cold: the floor.'),
+        hotPerMinute: z
+          .number()
+          .positive()
+          .default(60)
+          .describe(
+            'At or above this many requests a minute a key is hot: the ceiling. In between, ' +
+              'freshness moves from floor to ceiling on a log scale of the rate.'
+          ),
+        halfLifeSeconds: seconds
+          .min(1)
+          .max(86_400)
+          .default(60)
+          .describe("Half-life of the request-rate estimate's exponential decay."),
+      })
+      .refine((adaptive) => adaptive.hotPerMinute > adaptive.coldPerMinute, {
+        message: 'hotPerMinute must be above coldPerMinute',
+        path: ['hotPerMinute'],
+      })
+      .optional()
+      .describe(
+        'Adaptive TTL by popularity: lengthens the freshness of hot keys (up to `ceilingSeconds`) ' +
+          'and shortens cold ones (down to `floorShare`), from a per-key request-rate estimate ' +
+          'kept by the Coalescer objects (fed with each isolate’s request counts). Never ' +
+          'lengthens an answer whose origin sent `no-cache`, `must-revalidate`, ' +
+          '`proxy-revalidate` or `s-maxage`; a route `ttl` is the lifetime it scales.'
+      ),
     key: keyRulesSchema,
     forwardHeaders: z
       .array(headerName)
@@ -178,6 +224,17 @@ export const rateLimitRuleSchema = z
       .array(z.string().regex(/^[A-Z]+$/, 'must be an upper-case method'))
       .optional()
       .describe('Methods counted (upper-case); all when omitted.'),
+    counts: z
+      .enum(['requests', 'origin'])
+      .default('requests')
+      .describe(
+        'What the rule counts. `requests`: every matching request, checked before the cache. ' +
+          '`origin` (a miss-rate limit): only requests that reach the origin (misses, ' +
+          'revalidations, pass-through), checked at the origin door after the tiers were read; ' +
+          'hits, stale-while-revalidate copies and background refreshes never consult it, and a ' +
+          'coalesced follower gives its permit back, so an enumeration of ids is cut off with 429 ' +
+          'while its client’s hits stay unlimited.'
+      ),
     identity: z
       .strictObject({
         ip: z.boolean().default(false).describe('Count per client IP (CF-Connecting-IP).'),
@@ -520,7 +577,18 @@ export const warmingSchema = z
       .describe(
         "The Worker's public URL (`https://api-cache.example.com`): L1 keys hold the hostname a " +
           'request came on, and a scheduled run has no request, so its copies go under this one. ' +
-          'Required with `urls`.'
+          'Required with `urls` or `topKeys`.'
+      ),
+    topKeys: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(0)
+      .describe(
+        'Also warm the N paths most requested lately (GET lookups of cached routes, counted in the ' +
+          'Stats Durable Object, halving every 10 minutes; paths up to 256 characters), after ' +
+          '`urls`. 0 (the default): paths are neither counted nor warmed.'
       ),
     cron: z
       .string()
@@ -554,6 +622,10 @@ export const warmingSchema = z
   })
   .refine((warming) => warming.urls.length === 0 || warming.baseUrl !== undefined, {
     message: 'is required when `urls` is set (the hostname scheduled fills are stored under)',
+    path: ['baseUrl'],
+  })
+  .refine((warming) => warming.topKeys === 0 || warming.baseUrl !== undefined, {
+    message: 'is required when `topKeys` is set (the hostname scheduled fills are stored under)',
     path: ['baseUrl'],
   })
   .prefault({})
@@ -808,6 +880,17 @@ export const cacheConfigSchema = z
           .max(10_000)
           .default(500)
           .describe('Deadline for one call to the Stats Durable Object (a flush, a read).'),
+        l2InfoIntervalMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(3_600_000)
+          .default(30_000)
+          .describe(
+            "How often an isolate may read the L2 regions' `INFO stats` (their `evicted_keys`): " +
+              'only when `/_cache/metrics` or `/_cache/stats` is read, one INFO per region at most ' +
+              'this often (ms), the last result shown in between; 0: never.'
+          ),
       })
       .prefault({})
       .describe('Request metrics, batched from each isolate into the Stats Durable Object.'),

@@ -16,6 +16,8 @@ export type FillResult =
       /** `origin`, or the L2 tier that already had a new enough copy (`L2/eu-west`). */
       readonly source: string
       readonly fwdStatus: number
+      /** On an `adaptiveTtl` route: the key's requests per minute its freshness was scaled by. */
+      readonly perMinute?: number
     }
   /** The stale copy's validators still hold: a 304's fields and the exchange's times. */
   | {
@@ -23,6 +25,8 @@ export type FillResult =
       readonly headers: ReadonlyArray<readonly [string, string]>
       readonly requestTime: number
       readonly responseTime: number
+      /** The key's requests per minute where the fill was made: the new lifetime is scaled by it. */
+      readonly perMinute?: number
     }
   /** An answer that must not be stored (private, too large, a 5xx...): for its requester only, streamed. */
   | {

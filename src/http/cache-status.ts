@@ -13,6 +13,11 @@ export type CacheStatus =
       readonly stored?: boolean
       readonly ttl?: number
       readonly collapsed?: boolean
+      /**
+       * An extension parameter (RFC 9211 §2): the requests per minute an `adaptiveTtl` route scaled
+       * this stored copy's freshness by (`ttl` is the scaled one).
+       */
+      readonly popularity?: number
       readonly detail?: string
     }
 
@@ -33,6 +38,8 @@ export function formatCacheStatus(cacheName: string, status: CacheStatus): strin
     if (status.ttl !== undefined) out += `; ttl=${Math.trunc(status.ttl)}`
     if (status.stored) out += '; stored'
     if (status.collapsed) out += '; collapsed'
+    if (status.popularity !== undefined)
+      out += `; popularity=${Math.min(Math.round(status.popularity), 999_999_999_999_999)}`
   }
   if (status.detail) out += `; detail=${detailParam(status.detail)}`
   return out

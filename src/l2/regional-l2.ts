@@ -48,6 +48,11 @@ export interface RegionalL2 {
    */
   run<T>(home: string, region: string, what: string, fn: (redis: Redis) => Promise<T>): Promise<T>
   /**
+   * One read-only call (INFO) to one region from `home` within `ms`, outside the router: its outcome
+   * feeds no breaker and no round trip, so a region that refuses or delays it is not taken for down.
+   */
+  inspect<T>(home: string, region: string, ms: number, fn: (redis: Redis) => Promise<T>): Promise<T>
+  /**
    * A client of `region` as seen from `from` with no deadline of its own, for a subscription (a
    * server-sent event stream that lasts as long as its holder).
    */
@@ -244,6 +249,12 @@ export function createRegionalL2(
   return {
     router,
     run: (home, region, what, fn) => call(home, region, config.writeTimeoutMs, what, fn),
+    inspect: (home, region, ms, fn) =>
+      withDeadline(
+        Promise.resolve().then(() => fn(client(home, region))),
+        ms,
+        `L2 inspect ${region}`
+      ),
     subscriber: (from, region) =>
       new Redis({
         ...endpoint(from, region),

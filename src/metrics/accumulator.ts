@@ -21,6 +21,7 @@ import {
   type SeriesSet,
   type StatsBatch,
 } from './series'
+import { TopPaths } from './top-paths'
 
 /** Labels are optional for a metric without labels, required otherwise. */
 type LabelArgs<L> = [keyof L] extends [never]
@@ -61,6 +62,7 @@ export class MetricsAccumulator {
   readonly #counters = new Map<CounterName, Map<string, number>>()
   readonly #histograms = new Map<HistogramName, Map<string, HistogramValue>>()
   #breakers: Record<string, BreakerReport> = {}
+  readonly #paths = new TopPaths()
   #dirty = false
   #requests = 0
   #lastFlushAt = 0
@@ -116,6 +118,12 @@ export class MetricsAccumulator {
     this.#breakers[region] = { state, at }
   }
 
+  /** Counts one request for `path` (for warming the most requested ones; never a label). */
+  countPath(path: string): void {
+    this.#paths.add(path)
+    this.#dirty = true
+  }
+
   /** Counts one request towards the flush-every-N trigger. */
   countRequest(): void {
     this.#requests++
@@ -160,6 +168,7 @@ export class MetricsAccumulator {
       seq: ++this.#seq,
       data: this.#toSeries(),
       breakers: this.#breakers,
+      ...(this.#paths.size > 0 ? { paths: this.#paths.drain() } : {}),
     }
     for (const series of this.#counters.values()) series.clear()
     for (const series of this.#histograms.values()) series.clear()

@@ -44,6 +44,7 @@ export interface CounterLabels {
   origin_fetches_total: { reason: OriginFetchReason }
   stale_served_total: { reason: StaleReason }
   coalesced_followers_total: Record<never, never>
+  memory_evictions_total: Record<never, never>
   early_refreshes_total: Record<never, never>
   negative_hits_total: Record<never, never>
   corrupt_entries_total: { tier: 'L1' | 'L2' }
@@ -98,6 +99,10 @@ export const COUNTERS: { readonly [N in CounterName]: MetricSpec<CounterLabels[N
   },
   coalesced_followers_total: {
     help: 'Requests that waited on the origin fetch of another request (Cache-Status collapsed).',
+    labels: [],
+  },
+  memory_evictions_total: {
+    help: 'Live copies the memory tier dropped to stay within maxEntries or maxBytes (not expiries, purges or replacements).',
     labels: [],
   },
   early_refreshes_total: {

@@ -40,6 +40,8 @@ export interface RegionView {
   failoversFrom: number
   failoversTo: number
   transitions: number
+  /** Keys the region's Redis evicted (its INFO `evicted_keys`); null while unknown. */
+  evictedKeys: number | null
 }
 
 export interface DashboardView {
@@ -56,7 +58,10 @@ export interface DashboardView {
     tiers: Record<Tier, TierView>
     originFetches: number
     originFetchesByReason: Record<OriginFetchReason, number>
+    /** Requests that waited on another's origin fetch: the stampedes absorbed. */
     coalesced: number
+    /** Memory tier: copies dropped for room (summed over isolates); L2: the regions' own, null if none read. */
+    evictions: { memory: number; l2: number | null }
     staleServed: { swr: number; sie: number }
     purges: number
     rateLimited: number
@@ -79,6 +84,7 @@ export interface DashboardView {
     }
     originFetchesPerSec: number[]
     coalescedPerSec: number[]
+    evictionsPerSec: number[]
     stalePerSec: number[]
     purgesPerSec: number[]
     rateLimitedPerSec: number[]
@@ -111,10 +117,20 @@ function requestCounts(set: SeriesSet) {
   return { requests, lookups, outcomes, byTier, servedBy, hitRatio: ratio(served, lookups) }
 }
 
+/** Sum over the regions that have a reading; null when none has. */
+function l2Total(evicted: Readonly<Record<string, number>>): number | null {
+  const values = Object.values(evicted)
+  return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0)
+}
+
 const latency = (set: SeriesSet, tier?: Tier): HistogramValue =>
   histogramSum(set, 'request_duration_seconds', tier && ((values) => values[0] === tier))
 
-function regionViews(snapshot: StatsSnapshot, configured: readonly string[]): RegionView[] {
+function regionViews(
+  snapshot: StatsSnapshot,
+  configured: readonly string[],
+  evicted: Readonly<Record<string, number>>
+): RegionView[] {
   const { totals, breakers } = snapshot
   const names = new Set(configured)
   for (const region of Object.keys(breakers)) names.add(region)
@@ -128,16 +144,19 @@ function regionViews(snapshot: StatsSnapshot, configured: readonly string[]): Re
     failoversFrom: counterSum(totals, 'l2_failovers_total', (v) => v[0] === region),
     failoversTo: counterSum(totals, 'l2_failovers_total', (v) => v[1] === region),
     transitions: counterSum(totals, 'breaker_transitions_total', (v) => v[0] === region),
+    evictedKeys: Object.hasOwn(evicted, region) ? evicted[region]! : null,
   }))
 }
 
 /**
  * What the dashboard shows, computed from the Stats object's totals and timeline: totals for the
- * tiles and tables, one point per bucket for the charts. `l2Regions` are the configured regions.
+ * tiles and tables, one point per bucket for the charts. `l2Regions` are the configured regions,
+ * `l2EvictedKeys` what their INFO last said (a region left out: unknown).
  */
 export function dashboardView(
   snapshot: StatsSnapshot,
-  l2Regions: readonly string[] | undefined
+  l2Regions: readonly string[] | undefined,
+  l2EvictedKeys: Readonly<Record<string, number>> = {}
 ): DashboardView {
   const { totals } = snapshot
   const counts = requestCounts(totals)
@@ -168,6 +187,7 @@ export function dashboardView(
     hitRatio: { all: [], memory: [], L1: [], L2: [] },
     originFetchesPerSec: [],
     coalescedPerSec: [],
+    evictionsPerSec: [],
     stalePerSec: [],
     purgesPerSec: [],
     rateLimitedPerSec: [],
@@ -186,6 +206,7 @@ export function dashboardView(
       series.hitRatio[tier].push(ratio(bucket.servedBy[tier], bucket.lookups))
     series.originFetchesPerSec.push(perSec(counterSum(data, 'origin_fetches_total')))
     series.coalescedPerSec.push(perSec(counterSum(data, 'coalesced_followers_total')))
+    series.evictionsPerSec.push(perSec(counterSum(data, 'memory_evictions_total')))
     series.stalePerSec.push(perSec(counterSum(data, 'stale_served_total')))
     series.purgesPerSec.push(perSec(counterSum(data, 'purges_total')))
     series.rateLimitedPerSec.push(perSec(counterSum(data, 'rate_limited_total')))
@@ -212,6 +233,10 @@ export function dashboardView(
         ])
       ) as Record<OriginFetchReason, number>,
       coalesced: counterSum(totals, 'coalesced_followers_total'),
+      evictions: {
+        memory: counterSum(totals, 'memory_evictions_total'),
+        l2: l2Total(l2EvictedKeys),
+      },
       staleServed: {
         swr: counterSum(totals, 'stale_served_total', (v) => v[0] === 'swr'),
         sie: counterSum(totals, 'stale_served_total', (v) => v[0] === 'sie'),
@@ -226,6 +251,9 @@ export function dashboardView(
       p99Ms: ms(quantile(all, 0.99)),
     },
     series,
-    l2: { configured: l2Regions !== undefined, regions: regionViews(snapshot, l2Regions ?? []) },
+    l2: {
+      configured: l2Regions !== undefined,
+      regions: regionViews(snapshot, l2Regions ?? [], l2EvictedKeys),
+    },
   }
 }

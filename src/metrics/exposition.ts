@@ -10,6 +10,8 @@ export interface ExpositionInput {
   readonly breakers: Readonly<Record<string, BreakerReport>>
   /** Batches the Stats object has summed. */
   readonly batches: number
+  /** Keys each L2 region's Redis evicted, from its INFO (read by this isolate); absent: unknown. */
+  readonly l2EvictedKeys?: Readonly<Record<string, number>>
 }
 
 interface Spec {
@@ -87,6 +89,17 @@ export function renderExposition(input: ExpositionInput): string {
       const current = input.breakers[region]!.state === state ? 1 : 0
       lines.push(`${breaker}${labelSet(['region', 'state'], [region, state])} ${current}`)
     }
+  }
+  const evicted = `${PREFIX}l2_evicted_keys_total`
+  header(
+    lines,
+    evicted,
+    "Keys each L2 region's Redis evicted (maxmemory policy), from its INFO stats: read at most every metrics.l2InfoIntervalMs per isolate; a region that did not answer is left out.",
+    'counter'
+  )
+  const byRegion = input.l2EvictedKeys ?? {}
+  for (const region of Object.keys(byRegion).sort()) {
+    lines.push(`${evicted}${labelSet(['region'], [region])} ${formatNumber(byRegion[region]!)}`)
   }
   const batches = `${PREFIX}stats_batches_total`
   header(lines, batches, 'Isolate batches summed by the Stats Durable Object.', 'counter')

@@ -6,6 +6,8 @@ import { classifyResponse, type RequestOutcome } from './request-outcome'
 import { batchSender, type StatsNamespace } from './stats-client'
 
 const MAX_LOGGED_PATH = 512
+/** Outcomes of a GET that looked a cached route up: what "most requested" counts for warming. */
+const LOOKUPS: ReadonlySet<string> = new Set(['hit', 'stale', 'miss', 'revalidated'])
 
 function isAdminPath(path: string): boolean {
   return path === '/_cache' || path.startsWith('/_cache/')
@@ -74,6 +76,9 @@ export function requestMetrics(
         config.statusName
       )
       recordRequest(metrics, result, (now - started) / 1000)
+      if (config.warming.topKeys > 0 && c.req.method === 'GET' && LOOKUPS.has(result.outcome)) {
+        metrics.countPath(path + c.var.url.search)
+      }
       if (result.outcome === 'error' || log.sampled(config.logs.sampleRate)) {
         logRequest(c, result, now - started)
       }

@@ -29,6 +29,8 @@ export interface StatsBatch {
   readonly seq: number
   readonly data: SeriesSet
   readonly breakers: Record<string, BreakerReport>
+  /** Requests per path since the last batch, when `warming.topKeys` is set (top-paths.ts). */
+  readonly paths?: Record<string, number>
 }
 
 export function emptySeries(): SeriesSet {

@@ -34,6 +34,19 @@ export function batchSender(namespace: StatsNamespace): BatchSender {
   return (batch) => statsObject(namespace).record(batch)
 }
 
+/** The `n` paths most requested lately (for warming) within `timeoutMs`; else rejects. */
+export function readTopPaths(
+  namespace: StatsNamespace,
+  n: number,
+  timeoutMs: number
+): Promise<string[]> {
+  return withDeadline(
+    Promise.resolve().then(() => statsObject(namespace).topPaths(n) as Promise<string[]>),
+    timeoutMs,
+    'stats top paths'
+  )
+}
+
 /** The deployment's totals (and timeline) within `timeoutMs`; else rejects with DeadlineExceeded. */
 export function readStats(
   namespace: StatsNamespace,

@@ -28,6 +28,8 @@ export interface FillInput {
   readonly breaker: OriginBreaker | null
   /** The caller already asked the breaker (and may hold its half-open trial): do not ask again. */
   readonly admitted?: boolean
+  /** The key's estimated requests per minute, on an `adaptiveTtl` route: scales the freshness. */
+  readonly perMinute?: number
 }
 
 /**
@@ -69,7 +71,13 @@ export async function fetchForCache(input: FillInput): Promise<FillResult> {
   }
   if (conditional && response.status === 304) {
     await response.body?.cancel()
-    return { kind: 'not-modified', headers: [...response.headers], requestTime, responseTime }
+    return {
+      kind: 'not-modified',
+      headers: [...response.headers],
+      requestTime,
+      responseTime,
+      perMinute: input.perMinute,
+    }
   }
 
   const storability = checkStorable({
@@ -91,8 +99,9 @@ export async function fetchForCache(input: FillInput): Promise<FillResult> {
   }
   const body = await readBodyWithLimit(response, config.limits.maxBodyBytes)
   if (!body.complete) return passOn(response, 'too-large', body.stream)
-  const entry = buildEntry(exchange, body.bytes, negative ?? route, config)
-  return { kind: 'entry', entry, source: 'origin', fwdStatus: response.status }
+  const entry = buildEntry(exchange, body.bytes, negative ?? route, config, input.perMinute)
+  const adapted = negative === undefined && route.adaptiveTtl ? input.perMinute : undefined
+  return { kind: 'entry', entry, source: 'origin', fwdStatus: response.status, perMinute: adapted }
 }
 
 const NO_DIRECTIVES = parseCacheControl(null)
@@ -119,7 +128,14 @@ function negativeRoute(
   const { statuses, ttlSeconds } = config.negativeCache
   if (ttlSeconds === 0 || !statuses.includes(status) || storability.storable) return undefined
   if (storability.reason !== 'no-freshness') return undefined
-  return { ...route, ttl: ttlSeconds, staleWhileRevalidate: 0, staleIfError: 0 }
+  // Its lifetime is the negative cache's, not scaled by popularity.
+  return {
+    ...route,
+    ttl: ttlSeconds,
+    staleWhileRevalidate: 0,
+    staleIfError: 0,
+    adaptiveTtl: undefined,
+  }
 }
 
 /**

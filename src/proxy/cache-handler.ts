@@ -28,6 +28,7 @@ import { responseRefusesSharing } from '../http/storability'
 import type { OriginBreaker } from '../origin/origin-breaker'
 import { fetchForCache, storeFilled } from '../origin/origin-fill'
 import { log } from '../lib/log'
+import { keyHash } from '../popularity/pending-hits'
 import { cacheableOriginHeaders } from '../origin/origin-request'
 import type { RequestContext } from '../runtime/request-context'
 import { failureResponse } from './origin-failure'
@@ -52,6 +53,8 @@ interface CacheRequest {
    * partition's, and its own non-shareable answers never retire them (they may be its credential's).
    */
   readonly authorised: boolean
+  /** On an `adaptiveTtl` route: the key's hash in the popularity structures. */
+  readonly popularity?: number
 }
 
 /** Background refreshes in flight in one isolate at most (a hot stale key is refreshed once, not per hit). */
@@ -96,7 +99,11 @@ export async function handleCacheable(
     startedAt: Date.now(),
     directives,
     authorised: authorization && route.authorization === 'rfc9111',
+    popularity: route.adaptiveTtl ? keyHash(primary) : undefined,
   }
+  // Every request counts, hits above all: they never reach a filler, so they ride on the next ask.
+  if (cacheable.popularity !== undefined)
+    context.isolate.popularity.pending.count(cacheable.popularity)
   const found = await lookupVariant(
     context.tiers,
     primary,
@@ -266,7 +273,12 @@ function refreshInBackground(
   if (early) metrics.increment('early_refreshes_total')
   // The refresh's own writes belong to it: it ends when the new copy is in the tiers.
   const writes: Promise<unknown>[] = []
-  const own: RequestContext = { ...context, waitUntil: (promise) => void writes.push(promise) }
+  // The cache's own fetch, not the client's miss: miss-rate limits do not count it.
+  const own: RequestContext = {
+    ...context,
+    originGate: undefined,
+    waitUntil: (promise) => void writes.push(promise),
+  }
   // The cache's own refresh, not the client's exchange: its directives (no-store...) do not apply.
   const work = fill({ ...cacheable, directives: undefined }, found, found.entry, own, true)
     .then((response) => response.body?.cancel())
@@ -358,6 +370,10 @@ async function fill(
     validators: validators && (validators.etag ?? validators.lastModified) ? validators : undefined,
     newerThan: validating ? cacheable.startedAt : stale?.storedAt,
     missedAt: cacheable.startedAt,
+    hits:
+      cacheable.popularity === undefined
+        ? undefined
+        : context.isolate.popularity.pending.take(cacheable.popularity),
     policy: fillPolicy(config, route),
   }
   // This isolate's view of the origin gates both paths: while its breaker is open, neither the
@@ -367,6 +383,11 @@ async function fill(
     const open: FillResult = { kind: 'failed', reason: 'circuit-open' }
     return respondToFill(cacheable, found, stale, open, context, { leader: true, shared: false })!
   }
+  // Miss-rate limits are asked before the Coalescer: once it is asked, this request may lead, and
+  // the Worker learns whether it did only after the origin was reached. So every request that may
+  // reach the origin takes a permit first, and one answered without its own fetch gives it back.
+  const refused = await context.originGate?.admit()
+  if (refused) return refused
   const answer = await askCoalescer(context.isolate, fillRequest)
   if (answer && answer.kind !== 'timeout') {
     // One origin call, one report: the leader's caller records it, not each of its followers.
@@ -385,7 +406,12 @@ async function fill(
       shared: true,
       background,
     })
-  if (response) return response
+  if (response) {
+    // A follower, or a copy the object's L2 re-check found: this request made no origin fetch.
+    if (answer && answer.kind !== 'timeout' && !(answer.leader && fetchedOrigin(answer)))
+      context.originGate?.release()
+    return response
+  }
   // Coalescing off, the object unavailable, or the answer not shareable: to the origin ourselves,
   // conditionally when a stale copy has validators.
   if (background) context.isolate.metrics.increment('origin_fetches_total', { reason: 'refresh' })
@@ -398,12 +424,33 @@ async function fill(
     requestHeaders: request.headers,
     validators: fillRequest.validators && stale,
     admitted: true,
+    perMinute: ownRate(cacheable, fillRequest.hits, context),
   })
   return respondToFill(cacheable, found, stale, own, context, {
     leader: true,
     shared: false,
     background,
   })!
+}
+
+/**
+ * The key's rate for a fill this isolate makes itself: its own estimator, fed with the requests it
+ * counted since it last asked (those it just sent the Coalescer too: the two estimates are apart).
+ */
+function ownRate(
+  cacheable: CacheRequest,
+  hits: number | undefined,
+  context: RequestContext
+): number | undefined {
+  const adaptive = cacheable.route.adaptiveTtl
+  if (!adaptive || cacheable.popularity === undefined) return undefined
+  const { book } = context.isolate.popularity
+  return book.count(cacheable.popularity, hits ?? 1, adaptive.halfLifeSeconds, Date.now())
+}
+
+/** A leader's fill reached the origin unless the object found a new enough copy in L2. */
+function fetchedOrigin(result: FillResult): boolean {
+  return result.kind !== 'entry' || result.source === 'origin'
 }
 
 /** What a fill's result says about the origin, fed to this isolate's breaker. */
@@ -475,7 +522,14 @@ function respondToFill(
       const now = how.leader && fromOrigin ? entry.storedAt : Date.now()
       const ttl = remainingTtl(entry, now)
       const status: CacheStatus = fromOrigin
-        ? { fwd, fwdStatus: stale ? result.fwdStatus : undefined, stored: true, ttl, collapsed }
+        ? {
+            fwd,
+            fwdStatus: stale ? result.fwdStatus : undefined,
+            stored: true,
+            ttl,
+            collapsed,
+            popularity: result.perMinute,
+          }
         : { hit: true, ttl, detail: result.source }
       return serve(cacheable, entry, status, now, context)
     }
@@ -493,9 +547,25 @@ function respondToFill(
       const validated = withBytes(stale)
       return validated instanceof Promise
         ? validated.then((bytes) =>
-            serveRevalidated(cacheable, found, bytes, exchange, context, collapsed)
+            serveRevalidated(
+              cacheable,
+              found,
+              bytes,
+              exchange,
+              context,
+              collapsed,
+              result.perMinute
+            )
           )
-        : serveRevalidated(cacheable, found, validated, exchange, context, collapsed)
+        : serveRevalidated(
+            cacheable,
+            found,
+            validated,
+            exchange,
+            context,
+            collapsed,
+            result.perMinute
+          )
     }
     case 'failed': {
       const served = serveStaleOnError(
@@ -571,9 +641,11 @@ function serveRevalidated(
   stale: CacheEntry,
   exchange: OriginExchange,
   context: RequestContext,
-  collapsed: boolean
+  collapsed: boolean,
+  /** The key's requests per minute where the revalidation was made (an `adaptiveTtl` route). */
+  perMinute?: number
 ): Response | Promise<Response> {
-  const refreshed = refreshEntry(stale, exchange, cacheable.route, context.config)
+  const refreshed = refreshEntry(stale, exchange, cacheable.route, context.config, perMinute)
   const merged = new Headers(refreshed.headers as Array<[string, string]>)
   // Set-Cookie is never kept in a stored copy, but a 304 that sets one still refuses sharing.
   for (const cookie of exchange.headers.getSetCookie()) merged.append('set-cookie', cookie)
@@ -597,6 +669,7 @@ function serveRevalidated(
     stored,
     ttl: remainingTtl(refreshed, exchange.responseTime),
     collapsed,
+    popularity: cacheable.route.adaptiveTtl ? perMinute : undefined,
   }
   return serve(cacheable, refreshed, status, exchange.responseTime, context)
 }

@@ -31,6 +31,9 @@ export async function passThrough(
   detail?: string
 ): Promise<Response> {
   const { config } = context
+  // Whatever passes through reaches the origin: miss-rate limits count it.
+  const refused = await context.originGate?.admit()
+  if (refused) return refused
   // The normalised path, as routes and rules saw it; the query goes as the client sent it.
   const target = originUrlFor(config, normalizePath(url.pathname), url.search)
   let result

@@ -1,4 +1,5 @@
 import { errorResponse } from '../http/error-response'
+import { log } from '../lib/log'
 import type { RuleOutcome } from './limiter-client'
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000))
@@ -43,4 +44,24 @@ export function limiterUnavailable(rule: string): Response {
     `The rate limiter for rule "${rule}" is unavailable and the rule fails closed.`,
     { 'retry-after': '1' }
   )
+}
+
+/**
+ * The answer for a request some rule refused: 503 when a fail-closed rule's limiter could not answer,
+ * else 429 for the first rule with no slot left (every outcome's fields on it); undefined: admitted.
+ */
+export function refusal(outcomes: readonly RuleOutcome[]): Response | undefined {
+  for (const outcome of outcomes) {
+    if ('unavailable' in outcome) {
+      log.warn('rate_limiter_unavailable', {
+        rule: outcome.rule.name,
+        failMode: outcome.rule.failMode,
+        error: outcome.unavailable,
+      })
+      if (outcome.rule.failMode === 'closed') return limiterUnavailable(outcome.rule.name)
+    } else if (!outcome.decision.allowed) {
+      return tooManyRequests(outcome, outcomes)
+    }
+  }
+  return undefined
 }

@@ -7,8 +7,12 @@ export interface PermitSource {
   release(returns: readonly LeaseReturn[]): Promise<void>
 }
 
-/** What one request gets: a decision, or why the limiter could not give one in time. */
-export type PermitResult = { readonly decision: LimitDecision } | { readonly unavailable: string }
+/**
+ * What one request gets: a decision, or why the limiter could not give one in time. An admission
+ * names its permit's `stamp` in the object's log (see RateLimiter `forget`).
+ */
+export type PermitResult =
+  { readonly decision: LimitDecision; readonly stamp?: number } | { readonly unavailable: string }
 
 export interface PermitPolicy {
   readonly limit: number
@@ -31,6 +35,8 @@ interface Lease {
   readonly id: string
   left: number
   readonly expiresAt: number
+  /** Its permits' stamp in the object's log (the lease's end, by the object's clock). */
+  readonly stamp: number
   /** Free slots at the grant, leased permits counted as used (so never more than was left). */
   readonly remaining: number
   readonly resetAt: number
@@ -71,22 +77,20 @@ class IdentityPermits {
   }
 
   /** A permit from a lease, or a standing refusal; undefined: the object must be asked. */
-  local(now: number): LimitDecision | undefined {
+  local(now: number): { decision: LimitDecision; stamp?: number } | undefined {
     const { limit } = this.policy
     this.expire(now)
     const lease = this.leases[0]
     if (lease !== undefined) {
       lease.left--
       if (lease.left === 0) this.retire(lease)
-      return {
-        allowed: true,
-        limit,
-        remaining: lease.remaining + this.held(),
-        resetMs: Math.max(0, lease.resetAt - now),
-      }
+      const remaining = lease.remaining + this.held()
+      const resetMs = Math.max(0, lease.resetAt - now)
+      return { decision: { allowed: true, limit, remaining, resetMs }, stamp: lease.stamp }
     }
     if (this.refusal !== undefined && now < this.refusal.until) {
-      return { allowed: false, limit, remaining: 0, resetMs: this.refusal.until - now }
+      const resetMs = this.refusal.until - now
+      return { decision: { allowed: false, limit, remaining: 0, resetMs } }
     }
     this.refusal = undefined
     return undefined
@@ -136,8 +140,8 @@ export class LeaseBook {
     }
     // Map order is recency: the least recently used identity comes first.
     this.identities.set(key, permits)
-    const decision = permits.local(this.clock())
-    if (decision !== undefined) return { decision }
+    const held = permits.local(this.clock())
+    if (held !== undefined) return held
     permits.asking++
     try {
       return await this.ask(permits)
@@ -147,6 +151,12 @@ export class LeaseBook {
     } finally {
       permits.asking--
     }
+  }
+
+  /** A permit of `key` went back to its object (`forget`): a standing refusal no longer holds. */
+  freed(key: string): void {
+    const permits = this.identities.get(key)
+    if (permits !== undefined) permits.refusal = undefined
   }
 
   /** Permits held and not yet used, over every identity (what other isolates may miss). */
@@ -229,6 +239,7 @@ export class LeaseBook {
         id: answer.id,
         left: answer.held,
         expiresAt: sentAt + answer.leaseMs,
+        stamp: answer.at + answer.leaseMs,
         remaining: answer.remaining,
         resetAt,
       })
@@ -236,7 +247,8 @@ export class LeaseBook {
     const now = this.clock()
     if (answer.taken > 0) {
       const remaining = answer.remaining + permits.held()
-      return { decision: { allowed: true, limit, remaining, resetMs: Math.max(0, resetAt - now) } }
+      const resetMs = Math.max(0, resetAt - now)
+      return { decision: { allowed: true, limit, remaining, resetMs }, stamp: answer.at }
     }
     // Refused: permits granted to this isolate's other requests meanwhile may be here by now, or
     // after their answers, which the object sent before this one, have been delivered.
@@ -245,7 +257,7 @@ export class LeaseBook {
       await new Promise((resolve) => setTimeout(resolve, 0))
       held = permits.local(this.clock())
     }
-    if (held !== undefined && held.allowed) return { decision: held }
+    if (held !== undefined && held.decision.allowed) return held
     if (answer.remaining === 0 && answer.reclaimable === 0) permits.refusal = { until: resetAt }
     return {
       decision: { allowed: false, limit, remaining: 0, resetMs: Math.max(0, resetAt - now) },

@@ -1,17 +1,27 @@
 import type { RateLimiter } from '../../durable-objects/rate-limiter'
+import { withDeadline } from '../lib/with-deadline'
 import { countDurableObjectRequest } from '../metrics/stats-client'
 import type { LimitDecision, WindowRule } from './window'
 import type { LeaseBook, PermitSource } from './lease-book'
 import { identityName, type CompiledRateLimitRule } from './rules'
 
 export type RuleOutcome =
-  | { readonly rule: CompiledRateLimitRule; readonly decision: LimitDecision }
+  | {
+      readonly rule: CompiledRateLimitRule
+      readonly decision: LimitDecision
+      /** The identity's object name, and the permit's stamp in its log (see `forgetPermit`). */
+      readonly identity?: string
+      readonly stamp?: number
+    }
   | { readonly rule: CompiledRateLimitRule; readonly unavailable: string }
 
 /** The part of a Durable Object namespace the client uses (a chaos wrapper in tests fits it too). */
 export interface LimiterNamespace {
   idFromName(name: string): DurableObjectId
-  get(id: DurableObjectId): Pick<DurableObjectStub<RateLimiter>, 'lease' | 'release'>
+  get(
+    id: DurableObjectId
+  ): Pick<DurableObjectStub<RateLimiter>, 'lease' | 'release'> &
+    Partial<Pick<DurableObjectStub<RateLimiter>, 'forget'>>
 }
 
 /** The RateLimiter object `name` as a lease book's source of permits for `rule`. */
@@ -47,10 +57,33 @@ export async function checkRules(
       try {
         const name = await identityName(rule, headers)
         const result = await book.acquire(name, permitSource(namespace, name, rule), rule)
-        return { rule, ...result }
+        return { rule, identity: name, ...result }
       } catch (error) {
         return { rule, unavailable: String(error) }
       }
     })
   )
+}
+
+/**
+ * Gives an admitted permit back to its object (a request it turned out not to count), within the
+ * rule's deadline. Resolves false when it could not (a namespace without `forget`, a failure): the
+ * permit then counts, the safe side.
+ */
+export async function forgetPermit(
+  namespace: LimiterNamespace,
+  name: string,
+  rule: WindowRule & { readonly timeoutMs: number },
+  stamp: number
+): Promise<boolean> {
+  const stub = namespace.get(namespace.idFromName(name))
+  if (stub.forget === undefined) return false
+  countDurableObjectRequest('RateLimiter')
+  const window = { limit: rule.limit, windowMs: rule.windowMs }
+  try {
+    await withDeadline(stub.forget(window, [stamp]), rule.timeoutMs, 'rate limiter forget')
+    return true
+  } catch {
+    return false
+  }
 }

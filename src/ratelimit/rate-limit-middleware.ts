@@ -1,15 +1,17 @@
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env'
-import { log } from '../lib/log'
-import { rateLimitHeaders, limiterUnavailable, tooManyRequests } from './headers'
+import { rateLimitHeaders, refusal } from './headers'
 import type { Config } from '../config/load-config'
 import { LeaseBook } from './lease-book'
 import { checkRules, type LimiterNamespace } from './limiter-client'
+import { originGate } from './origin-gate'
 import { matchingRules } from './rules'
 
 /**
- * Step 1 of the request flow: every matching rule is checked before route config, cache or origin,
- * so a rejected request costs nothing downstream. The admin API is not limited here.
+ * Step 1 of the request flow: every matching rule that counts requests is checked before route
+ * config, cache or origin, so a rejected request costs nothing downstream. Matching miss-rate rules
+ * (`counts = "origin"`) become the request's origin gate, asked by the cache handler only when the
+ * request goes to the origin. The admin API is not limited here.
  */
 export function rateLimit(
   namespace: (env: AppEnv['Bindings']) => LimiterNamespace | undefined
@@ -18,30 +20,28 @@ export function rateLimit(
   const books = new WeakMap<Config, LeaseBook>()
 
   return async function rateLimitMiddleware(c, next) {
-    const { config, waitUntil } = c.var.proxy
+    const context = c.var.proxy
+    const { config, waitUntil } = context
     const requestPath = c.var.path
     if (config.rateLimits.length === 0 || requestPath.path.startsWith('/_cache/')) return next()
     let book = books.get(config)
     if (book === undefined) books.set(config, (book = new LeaseBook()))
     // Unused permits of expired leases go back while a request context is at hand.
     book.sweepIfDue(waitUntil)
-    const rules = matchingRules(config.rateLimits, c.req.method, requestPath.ruleSpellings)
-    if (rules.length === 0) return next()
+    const matched = matchingRules(config.rateLimits, c.req.method, requestPath.ruleSpellings)
+    if (matched.length === 0) return next()
+    const rules = matched.filter((rule) => rule.counts === 'requests')
+    const atOrigin = matched.filter((rule) => rule.counts === 'origin')
+    const gate =
+      atOrigin.length > 0
+        ? originGate(atOrigin, c.req.raw.headers, namespace(c.env), book, waitUntil)
+        : undefined
+    context.originGate = gate
     const outcomes = await checkRules(rules, c.req.raw.headers, namespace(c.env), book)
-    for (const outcome of outcomes) {
-      if ('unavailable' in outcome) {
-        log.warn('rate_limiter_unavailable', {
-          rule: outcome.rule.name,
-          failMode: outcome.rule.failMode,
-          error: outcome.unavailable,
-        })
-        if (outcome.rule.failMode === 'closed') return limiterUnavailable(outcome.rule.name)
-      } else if (!outcome.decision.allowed) {
-        return tooManyRequests(outcome, outcomes)
-      }
-    }
+    const refused = refusal(outcomes)
+    if (refused) return refused
     await next()
-    const headers = rateLimitHeaders(outcomes)
+    const headers = rateLimitHeaders([...outcomes, ...(gate?.outcomes ?? [])])
     if (Object.keys(headers).length === 0) return
     // Responses built from fetch() have immutable headers: copy once, then add ours.
     c.res = new Response(c.res.body, c.res)

@@ -50,6 +50,11 @@ export interface LeaseAnswer {
   /** The lease's id for its return; '' without held permits. */
   readonly id: string
   readonly leaseMs: number
+  /**
+   * The object's clock at the grant: the stamp of the permits taken; held permits are stamped
+   * `leaseMs` later. What `forget` needs to give one back.
+   */
+  readonly at: number
   /** Free slots in the window after this grant (every permit leased out counts as used). */
   readonly remaining: number
   /** Milliseconds until the oldest counted permit leaves the window. */

@@ -2,6 +2,7 @@ import { createCacheApiTier } from '../cache/l1-cache-api'
 import { createMemoryTier } from '../cache/memory-tier'
 import type { CacheTier } from '../cache/tier'
 import { parseConfig, type Config } from '../config/load-config'
+import { RegionEvictions } from '../l2/region-evictions'
 import { createRegionalL2, type RegionalL2 } from '../l2/regional-l2'
 import { CircuitBreaker } from '../lib/circuit-breaker'
 import { MetricsAccumulator } from '../metrics/accumulator'
@@ -11,6 +12,8 @@ import { JournalLog, type PurgeJournalNamespace } from '../purge/journal'
 import type { PurgeFeed } from '../../durable-objects/purge-feed'
 import { PurgeLog, type PurgeFeedPort } from '../purge/log'
 import { PurgeScope, type PurgeLogPort, type PurgeRouterPort } from '../purge/scope'
+import { PopularityBook } from '../popularity/estimator'
+import { PendingHits } from '../popularity/pending-hits'
 
 /** One (simulated) colo as this isolate serves it: its hot tier, its L1 and its view of purges. */
 export interface Colo {
@@ -30,6 +33,8 @@ export interface Isolate {
   readonly metrics: MetricsAccumulator
   /** The regional L2 and its router; undefined without L2_REGIONS. */
   readonly l2: RegionalL2 | undefined
+  /** The regions' `evicted_keys` (INFO), read when metrics are scraped; undefined without L2. */
+  readonly l2Evictions: RegionEvictions | undefined
   /**
    * Where purges are recorded for every colo: the regions' logs with L2, else the PurgeJournal object
    * (when the binding is there); undefined: purges reach this isolate and colo only.
@@ -41,6 +46,11 @@ export interface Isolate {
   readonly coalescerBreaker: CircuitBreaker
   /** Background refreshes in flight, by variant key: a hot stale key is refreshed once, not per hit. */
   readonly refreshing: Map<string, Promise<void>>
+  /**
+   * `adaptiveTtl` routes: requests per key not yet reported to a filler, and the isolate's own
+   * estimator for the fills it makes itself (coalescing off or unavailable). Both fixed in size.
+   */
+  readonly popularity: { readonly pending: PendingHits; readonly book: PopularityBook }
   /** The colo `colo` (`''` on Cloudflare, a simulated one locally) under the Worker origin `origin`. */
   colo(colo: string, origin: string): Colo
 }
@@ -107,7 +117,11 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
     if (memories.has(colo)) return memories.get(colo)
     const { maxEntries, maxBytes, maxAgeMs } = config.memory
     const memory =
-      maxEntries > 0 && maxBytes > 0 && maxAgeMs > 0 ? createMemoryTier(config.memory) : undefined
+      maxEntries > 0 && maxBytes > 0 && maxAgeMs > 0
+        ? createMemoryTier(config.memory, {
+            evicted: () => metrics.increment('memory_evictions_total'),
+          })
+        : undefined
     memories.set(colo, memory)
     return memory
   }
@@ -133,10 +147,18 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
     config,
     metrics,
     l2,
+    l2Evictions:
+      l2 &&
+      new RegionEvictions(l2, {
+        intervalMs: config.metrics.l2InfoIntervalMs,
+        // Like the region probes: the generous write deadline, not a read's.
+        timeoutMs: config.l2!.writeTimeoutMs,
+      }),
     purgeLog,
     originBreaker: createOriginBreaker(config.origin.breaker),
     coalescerBreaker: new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5000 }),
     refreshing: new Map(),
+    popularity: { pending: new PendingHits(), book: new PopularityBook() },
     colo(colo, origin) {
       const id = `${colo} ${origin}`
       let found = colos.get(id)

@@ -3,6 +3,7 @@ import type { Config } from '../config/load-config'
 import { clientLocation, simulatedColoWithoutL2, type ClientLocation } from '../l2/client-location'
 import type { RegionalL2 } from '../l2/regional-l2'
 import { JOURNAL_DEADLINE_MS, JOURNAL_REGION } from '../purge/journal'
+import type { OriginGate } from '../ratelimit/origin-gate'
 import type { PurgeScope } from '../purge/scope'
 import type { Isolate } from './isolate'
 
@@ -21,6 +22,11 @@ export interface RequestContext {
   readonly l2: { readonly regional: RegionalL2; readonly location: ClientLocation } | undefined
   /** This colo's view of purges and near tiers, and the client's home region (purges start there). */
   readonly purge: { readonly scope: PurgeScope; readonly home: string | undefined }
+  /**
+   * Miss-rate limits: asked before this request reaches the origin; set by the rate-limit middleware
+   * when such a rule matches it, absent otherwise (and for the cache's own work: warming, refreshes).
+   */
+  originGate?: OriginGate
   waitUntil(promise: Promise<unknown>): void
 }
 

@@ -2,8 +2,8 @@ import type { Env } from '../env'
 import { log } from '../lib/log'
 import type { WarmOutcome } from '../metrics/catalogue'
 import { classifyResponse } from '../metrics/request-outcome'
-import { batchSender } from '../metrics/stats-client'
-import { isolateFor } from '../runtime/isolate'
+import { batchSender, readTopPaths } from '../metrics/stats-client'
+import { isolateFor, type Isolate } from '../runtime/isolate'
 import { requestContext } from '../runtime/request-context'
 import { eachBounded } from './pool'
 import { warmUrl, type WarmResult } from './warm'
@@ -25,11 +25,31 @@ export function warmOutcome(result: WarmResult, cacheName: string): WarmOutcome 
 }
 
 /**
- * The Worker's `scheduled` handler: fills `warming.urls` through the normal miss path (the same key,
- * storability rules, Coalescer and tiers as a client's GET), `warming.concurrency` at a time, and
- * gives up whatever is left at `warming.deadlineMs`. Per-URL failures are counted, never thrown; the
- * counts reach the Stats object through `waitUntil`, as a request's do. Not behind the rate limiter:
- * that limits clients, and a warmed copy is served to them only after their own rate-limit check.
+ * `warming.urls`, then the `warming.topKeys` paths most requested lately (from the Stats object),
+ * each once. Without the Stats object, or when it does not answer in time, the configured list only.
+ */
+async function urlsToWarm(env: Env, isolate: Isolate): Promise<string[]> {
+  const { config } = isolate
+  const { urls, topKeys } = config.warming
+  if (topKeys === 0 || !env.STATS) return [...urls]
+  let top: string[] = []
+  try {
+    top = await readTopPaths(env.STATS, topKeys, config.metrics.timeoutMs)
+  } catch (error) {
+    log.warn('warm_top_keys_unavailable', { error })
+  }
+  // Paths of requests this Worker answered; "//host" would name another host, as in `urls`.
+  const paths = top.filter((path) => path.startsWith('/') && !path.startsWith('//'))
+  return [...new Set([...urls, ...paths])]
+}
+
+/**
+ * The Worker's `scheduled` handler: fills `warming.urls` (and the `warming.topKeys` paths most
+ * requested lately) through the normal miss path (the same key, storability rules, Coalescer and
+ * tiers as a client's GET), `warming.concurrency` at a time, and gives up whatever is left at
+ * `warming.deadlineMs`. Per-URL failures are counted, never thrown; the counts reach the Stats
+ * object through `waitUntil`, as a request's do. Not behind the rate limiter: that limits clients,
+ * and a warmed copy is served to them only after their own rate-limit check.
  */
 export async function scheduledWarming(
   controller: ScheduledController,
@@ -38,9 +58,11 @@ export async function scheduledWarming(
 ): Promise<void> {
   const isolate = isolateFor(env)
   const { config, metrics } = isolate
-  const { urls, baseUrl, cron, concurrency, deadlineMs } = config.warming
-  if (urls.length === 0 || baseUrl === undefined) return
+  const { baseUrl, cron, concurrency, deadlineMs, topKeys } = config.warming
+  if ((config.warming.urls.length === 0 && topKeys === 0) || baseUrl === undefined) return
   if (cron !== undefined && controller.cron !== cron) return
+  const urls = await urlsToWarm(env, isolate)
+  if (urls.length === 0) return
 
   const started = Date.now()
   const base = new URL(baseUrl).origin

@@ -1,10 +1,13 @@
 import { mkdir } from 'node:fs/promises'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { createClient } from 'redis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { parseExposition } from '../helpers/prometheus'
+import { settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const adminToken = inject('adminToken')
+const controlUrl = inject('regionsControlUrl')
 const SCREENSHOT = 'test-results/dashboard.png'
 const CONNECTIONS = 4
 const LOAD_MS = 14_000
@@ -70,6 +73,42 @@ async function nextPolls(page: Page, count = 1): Promise<void> {
     polls + count,
     { timeout: 10_000 }
   )
+}
+
+/** What each region's redis-server says itself (INFO stats), and the INFO calls its endpoint ran. */
+async function regionsDirect(): Promise<Map<string, { evictedKeys: number; infoCalls: number }>> {
+  const listed = (await (await fetch(`${controlUrl}/regions`)).json()) as {
+    regions: { name: string; redisUrl: string; commands: Record<string, number> }[]
+  }
+  const out = new Map<string, { evictedKeys: number; infoCalls: number }>()
+  for (const { name, redisUrl, commands } of listed.regions) {
+    const redis = await createClient({ url: redisUrl }).connect()
+    try {
+      const info = await redis.info('stats')
+      const evictedKeys = Number(/^evicted_keys:(\d+)/m.exec(info)?.[1])
+      out.set(name, { evictedKeys, infoCalls: commands.INFO ?? 0 })
+    } finally {
+      await redis.quit()
+    }
+  }
+  return out
+}
+
+/** The dashboard's four headline figures, raw (data-value) and as shown. */
+async function headline(page: Page) {
+  return page.evaluate(() => {
+    const doc = (globalThis as unknown as { document: PageDocument }).document
+    const raw = (name: string) => doc.querySelector(`[data-metric="${name}"]`)!.dataset.value
+    const text = (name: string) =>
+      (doc.querySelector(`[data-metric="${name}"]`) as unknown as { textContent: string })
+        .textContent
+    return Object.fromEntries(
+      ['hitRatio', 'evictions', 'evictionSplit', 'coalesced', 'p50', 'p99'].map((name) => [
+        name,
+        { value: raw(name), text: text(name) },
+      ])
+    )
+  })
 }
 
 /** A cacheable key of this test's own (the stack is shared: other files expect their keys cold). */
@@ -188,4 +227,78 @@ describe('dashboard in headless Chromium', () => {
     // No script error, no CSP violation (the wrong token's 401 is the only failed load).
     expect(problems.filter((problem) => !problem.includes('status of 401'))).toEqual([])
   }, 60_000)
+
+  it("shows hit ratio, evictions, stampede count and p50/p99; each region's evicted_keys from its own INFO", async () => {
+    // Regions up and breakers closed; their endpoints' command counters start at zero.
+    await settleRegions()
+    const startedAt = Date.now()
+    const direct = await regionsDirect()
+    browser ??= await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox'],
+    })
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } })
+    await page.goto(`${workerUrl}/_cache/dashboard#token=${encodeURIComponent(adminToken)}`)
+    // A round that began while a region was down leaves it unknown until the next one (30 s on).
+    await until(
+      'every region showing its evicted keys',
+      async () => {
+        await nextPolls(page, 1)
+        const cells = await page.locator('#region-rows td.evicted').allTextContents()
+        return cells.length === direct.size && cells.every((cell) => /^\d/.test(cell))
+          ? cells
+          : undefined
+      },
+      45_000
+    )
+    const rows = await page.locator('#region-rows tr').evaluateAll((trs) =>
+      trs.map((tr) => {
+        const cells = (tr as unknown as { children: ArrayLike<{ textContent: string }> }).children
+        return [cells[0]!.textContent, cells[cells.length - 1]!.textContent]
+      })
+    )
+    // The local regions have no maxmemory: the figure is Redis's own, 0 unless it evicted.
+    expect(Object.fromEntries(rows)).toEqual(
+      Object.fromEntries([...direct].map(([name, { evictedKeys }]) => [name, String(evictedKeys)]))
+    )
+    const response = await fetch(`${workerUrl}/_cache/metrics`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    })
+    const { values } = parseExposition(await response.text())
+    for (const [name, { evictedKeys }] of direct) {
+      expect(values.get(`edge_cache_l2_evicted_keys_total{region="${name}"}`), name).toBe(
+        evictedKeys
+      )
+    }
+
+    // The four headline figures, each a number on the page (the first test made the traffic).
+    const shown = await headline(page)
+    expect(Number(shown.hitRatio!.value)).toBeGreaterThan(0)
+    expect(shown.hitRatio!.text).toMatch(/^\d+\.\d %$/)
+    expect(Number(shown.coalesced!.value)).toBeGreaterThanOrEqual(0)
+    expect(shown.coalesced!.text).toMatch(/^\d/)
+    const l2Evicted = [...direct.values()].reduce((sum, region) => sum + region.evictedKeys, 0)
+    expect(Number(shown.evictions!.value)).toBeGreaterThanOrEqual(l2Evicted)
+    expect(shown.evictionSplit!.text).toMatch(/^memory [\d,]+ · L2 [\d,]+$/)
+    for (const quantile of ['p50', 'p99']) {
+      expect(Number(shown[quantile]!.value), quantile).toBeGreaterThan(0)
+      expect(shown[quantile]!.text, quantile).toMatch(/^\d/)
+    }
+    expect(Number(shown.p99!.value)).toBeGreaterThanOrEqual(Number(shown.p50!.value))
+
+    // Scrapes as fast as a client can send them cost no INFO each: one round per 30 s at most
+    // (counted by the regions' endpoints since the reset above).
+    for (let i = 0; i < 20; i++) {
+      const scraped = await fetch(`${workerUrl}/_cache/metrics`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      })
+      expect(scraped.status).toBe(200)
+      await scraped.arrayBuffer()
+    }
+    const rounds = Math.floor((Date.now() - startedAt) / 30_000) + 1
+    for (const [name, { infoCalls }] of await regionsDirect()) {
+      expect(infoCalls, name).toBeLessThanOrEqual(rounds)
+    }
+    await page.close()
+  }, 120_000)
 })

@@ -25,8 +25,23 @@ declare module 'vitest' {
  */
 function e2eCacheConfig(): Record<string, unknown> {
   const { vars } = unstable_readConfig({ config: path.join(REPO_ROOT, 'wrangler.toml') })
-  const config = structuredClone(vars.CACHE_CONFIG) as { l2?: Record<string, unknown> }
+  const config = structuredClone(vars.CACHE_CONFIG) as {
+    l2?: Record<string, unknown>
+    rateLimits?: unknown[]
+  }
   config.l2 = { ...config.l2, timeoutMs: 1500, readDeadlineMs: 3000, writeTimeoutMs: 5000 }
+  // A miss-rate limit on its own paths (test/e2e/miss-rate-limit.test.ts).
+  config.rateLimits = [
+    ...(config.rateLimits ?? []),
+    {
+      name: 'e2e-misses',
+      pattern: '/echo/e2e-miss/**',
+      counts: 'origin',
+      identity: { ip: true },
+      limit: 5,
+      windowSeconds: 60,
+    },
+  ]
   return config
 }
 

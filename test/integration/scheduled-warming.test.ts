@@ -276,11 +276,13 @@ describe('scheduled warming: config refused at parse, naming the field', () => {
       baseUrl: BASE_URL,
       concurrency: 6,
       deadlineMs: 30_000,
+      topKeys: 0,
     })
     expect(parseConfig({ ...env }).warming).toEqual({
       urls: [],
       concurrency: 6,
       deadlineMs: 30_000,
+      topKeys: 0,
     })
   })
 

@@ -76,4 +76,21 @@ describe('dashboardView', () => {
       regions: [],
     })
   })
+
+  it("evictions: the memory tier's summed, the regions' as their INFO last said", () => {
+    const evicting = series((m) => m.increment('memory_evictions_total', {}, 4))
+    const withEvictions = structuredClone(snapshot)
+    mergeSeries(withEvictions.totals, evicting)
+    withEvictions.timeline![1] = { t: 8000, data: evicting }
+    const unread = dashboardView(withEvictions, ['us-east', 'eu-west'])
+    expect(unread.totals.evictions).toEqual({ memory: 4, l2: null })
+    expect(unread.l2.regions.map((r) => r.evictedKeys)).toEqual([null, null])
+    expect(unread.series.evictionsPerSec).toEqual([0, 0, 2])
+    const read = dashboardView(withEvictions, ['us-east', 'eu-west'], { 'us-east': 7 })
+    expect(read.totals.evictions).toEqual({ memory: 4, l2: 7 })
+    expect(read.l2.regions.map((r) => [r.region, r.evictedKeys])).toEqual([
+      ['eu-west', null],
+      ['us-east', 7],
+    ])
+  })
 })

@@ -70,6 +70,28 @@ describe('renderExposition (Prometheus text format 0.0.4)', () => {
     expect(gauge.metrics).toHaveLength(3)
   })
 
+  it("exports memory evictions with the counters, and each region's INFO evicted_keys", () => {
+    const totals = totalsOf((metrics) => metrics.increment('memory_evictions_total', {}, 5))
+    const text = renderExposition({
+      totals,
+      breakers: {},
+      batches: 1,
+      l2EvictedKeys: { 'us-east': 3, 'eu-west': 0 },
+    })
+    const { families, values } = parseExposition(text)
+    expect(values.get('edge_cache_memory_evictions_total')).toBe(5)
+    const evicted = families.find((family) => family.name === 'edge_cache_l2_evicted_keys_total')!
+    expect(evicted.type).toBe('COUNTER')
+    expect(evicted.metrics.map((sample) => [sample.labels?.region, sample.value])).toEqual([
+      ['eu-west', '0'],
+      ['us-east', '3'],
+    ])
+    // Unknown (no L2, or no region answered): the family with no sample.
+    const none = renderExposition({ totals, breakers: {}, batches: 1 })
+    expect(none).toContain('# TYPE edge_cache_l2_evicted_keys_total counter')
+    expect(none).not.toMatch(/^edge_cache_l2_evicted_keys_total\{/m)
+  })
+
   it('is valid with no data at all', () => {
     const text = renderExposition({ totals: emptySeries(), breakers: {}, batches: 0 })
     const { families } = parseExposition(text)

@@ -3,6 +3,8 @@
  * bench's targets): each returns one row of origin fetches, client-visible misses, errors and latency.
  */
 import { unstable_readConfig } from 'wrangler'
+import { penetration, penetrationRoutes, penetrationRules } from './penetration'
+import { zipf, zipfRoutes } from './zipf'
 
 /** Where the scenario sends its requests: the Worker and the demo origin behind it. */
 export interface Target {
@@ -11,8 +13,16 @@ export interface Target {
 }
 
 export type Mode = 'on' | 'off'
-export type Scenario = 'stampede' | 'expiry' | 'origin-down' | 'batch-expiry'
-export const SCENARIOS: readonly Scenario[] = ['stampede', 'expiry', 'origin-down', 'batch-expiry']
+export type Scenario =
+  'stampede' | 'expiry' | 'origin-down' | 'batch-expiry' | 'zipf' | 'penetration'
+export const SCENARIOS: readonly Scenario[] = [
+  'stampede',
+  'expiry',
+  'origin-down',
+  'batch-expiry',
+  'zipf',
+  'penetration',
+]
 
 export interface Row {
   scenario: Scenario
@@ -49,9 +59,12 @@ export function cacheConfig(mode: Mode): string {
   config.routes = [
     batch('batch-jitter', 0.5),
     batch('batch-plain', 0),
+    ...zipfRoutes(route),
+    ...penetrationRoutes(mode),
     route,
     ...(config.routes as unknown[]),
   ]
+  config.rateLimits = [...(config.rateLimits as unknown[]), ...penetrationRules(mode)]
   config.coalescer = { enabled: on }
   config.xfetch = { enabled: on }
   config.negativeCache = { ttlSeconds: on ? 10 : 0 }
@@ -275,4 +288,6 @@ export const RUN: Record<Scenario, (stack: Target, mode: Mode) => Promise<Row>> 
   expiry,
   'origin-down': originDown,
   'batch-expiry': batchExpiry,
+  zipf,
+  penetration,
 }

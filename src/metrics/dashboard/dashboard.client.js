@@ -90,6 +90,10 @@
     setMetric('originFetches', int(totals.originFetches), totals.originFetches)
     setMetric('originRate', rate(last(series.originFetchesPerSec)))
     setMetric('coalesced', int(totals.coalesced), totals.coalesced)
+    // Memory evictions, plus the regions' own when their INFO was read.
+    const { memory, l2 } = totals.evictions
+    setMetric('evictions', int(memory + (l2 ?? 0)), memory + (l2 ?? 0))
+    setMetric('evictionSplit', `memory ${int(memory)} · L2 ${l2 === null ? '–' : int(l2)}`)
     const stale = totals.staleServed.swr + totals.staleServed.sie
     setMetric('stale', int(stale), stale)
     setMetric(
@@ -98,7 +102,8 @@
     )
     setMetric('purges', int(totals.purges), totals.purges)
     setMetric('rateLimited', int(totals.rateLimited), totals.rateLimited)
-    setMetric('latency', `${millis(totals.p50Ms)} / ${millis(totals.p99Ms)} ms`)
+    setMetric('p50', millis(totals.p50Ms), totals.p50Ms ?? '')
+    setMetric('p99', millis(totals.p99Ms), totals.p99Ms ?? '')
 
     renderTiers(totals.tiers)
     renderRegions(view.l2)
@@ -142,6 +147,7 @@
         int(region.served),
         `${int(region.failoversFrom)} / ${int(region.failoversTo)}`,
         int(region.transitions),
+        { text: region.evictedKeys === null ? '–' : int(region.evictedKeys), className: 'evicted' },
       ])
     )
     $('region-rows').replaceChildren(...rows)
@@ -168,6 +174,7 @@
     draw('chart-events', { unit: '/s' }, t, [
       ['stale', '#b7791f', series.stalePerSec],
       ['coalesced', '#805ad5', series.coalescedPerSec],
+      ['evictions', '#4a5568', series.evictionsPerSec],
       ['purges', '#2b6cb0', series.purgesPerSec],
       ['rate-limited', '#c53030', series.rateLimitedPerSec],
     ])
