@@ -54,9 +54,9 @@ app.route('/_cache', createAdminRoutes())
 
 app.all('*', async function edgeCache(c) {
   const request = c.req.raw
-  const context = c.var.proxy
-  const url = c.var.url
-  const { path, ambiguous } = c.var.path
+  const context = c.get('proxy')
+  const url = c.get('url')
+  const { path, ambiguous } = c.get('path')
   const route = matchRoute(context.config.routes, path)
   // PURGE is this cache's word, not the origin's: forwarded, an origin's 2xx would invalidate the
   // URL (RFC 9111 §4.4) and any client could purge. Purges go through the authenticated API only.

@@ -27,8 +27,8 @@ export function createAdminRoutes(): OpenAPIHono<AppEnv> {
   documentSecurity(admin)
   // With `admin.hostname`, other hostnames see no admin API at all: not even its public pages.
   admin.use('*', async function adminHostname(c, next) {
-    const { hostname } = c.var.proxy.config.admin
-    if (hostname !== undefined && c.var.url.hostname !== hostname) return notFound(c)
+    const { hostname } = c.get('proxy').config.admin
+    if (hostname !== undefined && c.get('url').hostname !== hostname) return notFound(c)
     await next()
   })
   // Before the admin token check: these take the metrics token too, and the dashboard page is public.
@@ -36,7 +36,7 @@ export function createAdminRoutes(): OpenAPIHono<AppEnv> {
   admin.use(
     '*',
     bearerAuth({
-      tokens: (c) => [c.var.proxy.config.adminToken],
+      tokens: (c) => [c.get('proxy').config.adminToken],
       disabled: {
         code: 'admin_disabled',
         message: 'The admin API is disabled: set the ADMIN_TOKEN secret.',
@@ -46,7 +46,7 @@ export function createAdminRoutes(): OpenAPIHono<AppEnv> {
 
   documentRoute(admin, adminApi.health)
   admin.get(adminApi.health.getRoutingPath(), async (c) => {
-    const { config, tiers, l2 } = c.var.proxy
+    const { config, tiers, l2 } = c.get('proxy')
     const [probes, regions] = await Promise.all([
       tiers.probe('/_cache/health-probe'),
       l2?.regional.probe(l2.location.home),
@@ -65,7 +65,7 @@ export function createAdminRoutes(): OpenAPIHono<AppEnv> {
 
   documentRoute(admin, adminApi.purge)
   admin.post(adminApi.purge.getRoutingPath(), async (c) => {
-    const context = c.var.proxy
+    const context = c.get('proxy')
     const body = await parseJsonBody(c, purgeRequestSchema, context.config.limits.maxAdminBodyBytes)
     const { durable, ...report } = await purge(context, body, c.req.url)
     return c.json(report, durable ? 200 : 503)
@@ -74,14 +74,14 @@ export function createAdminRoutes(): OpenAPIHono<AppEnv> {
   documentRoute(admin, adminApi.purgeStatus)
   admin.get(adminApi.purgeStatus.getRoutingPath(), async (c) => {
     const id = c.req.param('id')
-    const status = await purgeStatus(c.var.proxy, id)
+    const status = await purgeStatus(c.get('proxy'), id)
     if (status === undefined) return errorResponse(404, 'not_found', `No region knows purge ${id}.`)
     return c.json({ id, ...status })
   })
 
   documentRoute(admin, adminApi.warm)
   admin.post(adminApi.warm.getRoutingPath(), async (c) => {
-    const context = c.var.proxy
+    const context = c.get('proxy')
     const body = await parseJsonBody(c, warmRequestSchema, context.config.limits.maxAdminBodyBytes)
     const results = await warm(context, body.urls, c.req.url)
     const report: WarmResponse = {

@@ -45,7 +45,7 @@ export function authFailureName(headers: Headers): string {
  * and skipped, so it can never lock the admins out (the tokens still guard everything).
  */
 export function authFailureBudget(c: Context<AppEnv>): AuthFailureBudget {
-  const { limit, windowSeconds, timeoutMs } = c.var.proxy.config.admin.authFailures
+  const { limit, windowSeconds, timeoutMs } = c.get('proxy').config.admin.authFailures
   const rule: WindowRule = { limit, windowMs: windowSeconds * 1000 }
   const namespace: AuthLimiterNamespace | undefined = c.env.RATE_LIMITER
   const name = authFailureName(c.req.raw.headers)

@@ -9,7 +9,7 @@ import { bearerAuth } from './bearer-auth'
  */
 export function metricsAuth(): MiddlewareHandler<AppEnv> {
   return bearerAuth({
-    tokens: (c) => [c.var.proxy.config.adminToken, c.env.METRICS_TOKEN],
+    tokens: (c) => [c.get('proxy').config.adminToken, c.env.METRICS_TOKEN],
     disabled: {
       code: 'metrics_disabled',
       message: 'Metrics are disabled: set the METRICS_TOKEN or ADMIN_TOKEN secret.',

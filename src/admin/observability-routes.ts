@@ -27,9 +27,9 @@ const PAGE_HEADERS = {
 async function deploymentStats(c: Context<AppEnv>, timeline: boolean) {
   const namespace = c.env.STATS
   if (!namespace) return undefined
-  const { timeoutMs } = c.var.proxy.config.metrics
-  const { metrics, l2Evictions } = c.var.proxy.isolate
-  const home = c.var.proxy.l2?.location.home
+  const { timeoutMs } = c.get('proxy').config.metrics
+  const { metrics, l2Evictions } = c.get('proxy').isolate
+  const home = c.get('proxy').l2?.location.home
   const evictions = l2Evictions && home !== undefined ? l2Evictions.read(home) : undefined
   const flushed = await metrics.flush(batchSender(namespace), timeoutMs)
   const snapshot = await readStats(namespace, timeoutMs, { timeline })
@@ -79,7 +79,7 @@ export function createObservabilityRoutes(): OpenAPIHono<AppEnv> {
       return statsUnavailable(error)
     }
     if (!snapshot) return statsUnavailable()
-    const regions = c.var.proxy.config.l2?.regions.map((region) => region.name)
+    const regions = c.get('proxy').config.l2?.regions.map((region) => region.name)
     c.header('cache-control', 'no-store')
     const view: StatsResponse = dashboardView(snapshot, regions, snapshot.l2EvictedKeys)
     return c.json(view)

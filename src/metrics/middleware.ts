@@ -35,7 +35,7 @@ export function recordRequest(
 }
 
 function logRequest(c: Context<AppEnv>, result: RequestOutcome, ms: number): void {
-  const url = c.var.url
+  const url = c.get('url')
   // Failures as warnings: on stderr, like the other warn lines.
   log[result.outcome === 'error' ? 'warn' : 'info']('request', {
     method: c.req.method,
@@ -62,13 +62,13 @@ export function requestMetrics(
   namespace: (env: AppEnv['Bindings']) => StatsNamespace | undefined
 ): MiddlewareHandler<AppEnv> {
   return async function requestMetricsMiddleware(c, next) {
-    const { config, isolate } = c.var.proxy
+    const { config, isolate } = c.get('proxy')
     const { metrics } = isolate
     if (!config.metrics.enabled) return next()
     const started = Date.now()
     await next()
     const now = Date.now()
-    const path = c.var.url.pathname
+    const path = c.get('url').pathname
     if (!isAdminPath(path)) {
       const result = classifyResponse(
         c.res.status,

@@ -20,9 +20,9 @@ export function rateLimit(
   const books = new WeakMap<Config, LeaseBook>()
 
   return async function rateLimitMiddleware(c, next) {
-    const context = c.var.proxy
+    const context = c.get('proxy')
     const { config, waitUntil } = context
-    const requestPath = c.var.path
+    const requestPath = c.get('path')
     if (config.rateLimits.length === 0 || requestPath.path.startsWith('/_cache/')) return next()
     let book = books.get(config)
     if (book === undefined) books.set(config, (book = new LeaseBook()))
