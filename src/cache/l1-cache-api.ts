@@ -7,7 +7,7 @@ import {
   type StoredRecord,
   withBytes,
 } from './entry'
-import { decodeHead, encodeHead, EntryCodecError } from './entry-codec'
+import { decodeHead, encodeHead, EntryCodecError, type DecodedHead } from './entry-codec'
 import type { CacheTier } from './tier'
 
 const CONTENT_TYPE = 'application/vnd.edge-cache.body'
@@ -20,6 +20,40 @@ export const L1_HEAD_FIELD = 'x-edge-cache-head'
 const MAX_HEAD_FIELD = 32 * 1024
 
 const EMPTY = new Uint8Array(0)
+
+/** Heads kept decoded, by their field's text, and the longest field kept (bounds: ~1 MiB of text). */
+const MAX_DECODED_HEADS = 256
+const MAX_DECODED_FIELD = 4096
+const decodedHeads = new Map<string, DecodedHead>()
+
+/**
+ * The head a field holds, decoded once per isolate for a hot copy: the field's text is the whole
+ * input of the decoding, so equal text is an equal head. Shared between requests, hence frozen.
+ */
+function decodeHeadField(field: string): DecodedHead {
+  const known = decodedHeads.get(field)
+  if (known !== undefined) return known
+  const decoded = deepFreeze(decodeHead(base64ToBytes(field)))
+  if (field.length <= MAX_DECODED_FIELD) {
+    if (decodedHeads.size >= MAX_DECODED_HEADS)
+      decodedHeads.delete(decodedHeads.keys().next().value!)
+    decodedHeads.set(field, decoded)
+  }
+  return decoded
+}
+
+function deepFreeze<T>(value: T): T {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !ArrayBuffer.isView(value) &&
+    !Object.isFrozen(value)
+  ) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
+}
 
 /** The Cache API container of `record`: its body as the body, its head in a field. */
 export function l1Container(record: StoredRecord, ttlSeconds: number): Response | undefined {
@@ -161,7 +195,7 @@ function fromContainer(
 ): ReadRecord {
   const field = response.headers.get(L1_HEAD_FIELD)
   if (field === null) throw new EntryCodecError('no head field: not a container of this format')
-  const decoded = decodeHead(base64ToBytes(field))
+  const decoded = decodeHeadField(field)
   if (decoded.kind === 'vary-index') {
     void response.body?.cancel().catch(() => {})
     return decoded.index
