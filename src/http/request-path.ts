@@ -39,6 +39,10 @@ export function requestPath(pathname: string): RequestPath {
 }
 
 function ruleSpellingsOf(path: string, ambiguous: boolean): readonly string[] {
+  // The common case, read only one way: skips the Set and the regular expressions.
+  if (!ambiguous && (path.length === 1 || !path.endsWith('/')) && path === path.toLowerCase()) {
+    return [path]
+  }
   const lenient = ambiguous ? lenientReading(path) : path
   const spellings = new Set([path, lenient, lenient.toLowerCase()])
   for (const spelling of [...spellings]) {

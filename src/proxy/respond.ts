@@ -34,6 +34,9 @@ export function responseFromEntry(
   entry: ReadEntry,
   options: ServeOptions
 ): Response | Promise<Response> {
+  if (!options.notModified && !options.range && !namesAny(entry.headers, options.targeted)) {
+    return plainAnswer(entry, options)
+  }
   const headers = new Headers(entry.headers as Array<[string, string]>)
   // Kept in the stored copy (a 304 recomputes the directives from it), never passed on.
   const consumed = options.targeted && consumedTargetedField(headers, options.targeted)
@@ -66,6 +69,49 @@ export function responseFromEntry(
   const init = { status: entry.status, headers, encodeBody: 'manual' } as const
   if (noBody) return new Response(null, init)
   // The stored bytes are the origin's, already in its Content-Encoding: sent as they are, not re-coded.
+  const body = hasBytes(entry) ? entry.body : entry.body.take()
+  return body instanceof Promise
+    ? body.then((bytes) => new Response(bytes, init))
+    : new Response(body, init)
+}
+
+/** The fields the answer computes; stored values of them are replaced (Cache-Status: prepended to). */
+const COMPUTED_FIELDS = new Set(['age', 'cache-status', 'accept-ranges', 'content-length'])
+
+function namesAny(fields: EntryHead['headers'], names: readonly string[] | undefined): boolean {
+  if (names === undefined || names.length === 0) return false
+  for (const [name] of fields) if (names.includes(name)) return true
+  return false
+}
+
+/**
+ * The usual hit (the whole stored response, no targeted field to drop): the same fields as the
+ * general path, computed over the stored list in JS and handed to the runtime once, rather than
+ * a Headers object edited field by field.
+ */
+function plainAnswer(entry: ReadEntry, options: ServeOptions): Response | Promise<Response> {
+  const out: Array<[string, string]> = []
+  let upstream: string | undefined
+  const whole = entry.status === 200
+  const nullBody = NULL_BODY_STATUS.has(entry.status)
+  for (const field of entry.headers) {
+    const name = field[0]
+    if (!COMPUTED_FIELDS.has(name)) out.push(field as [string, string])
+    else if (name === 'cache-status')
+      upstream = upstream === undefined ? field[1] : `${upstream}, ${field[1]}`
+    else if ((name === 'accept-ranges' && !whole) || (name === 'content-length' && nullBody)) {
+      out.push(field as [string, string])
+    }
+  }
+  out.push(['age', String(currentAge(entry.initialAgeSec, entry.storedAt, options.now))])
+  out.push([
+    'cache-status',
+    prependCacheStatus(formatCacheStatus(options.cacheName, options.status), upstream ?? null),
+  ])
+  if (whole) out.push(['accept-ranges', 'bytes'])
+  if (!nullBody) out.push(['content-length', String(entry.body.byteLength)])
+  const init = { status: entry.status, headers: out, encodeBody: 'manual' } as const
+  if (options.method === 'HEAD' || nullBody) return new Response(null, init)
   const body = hasBytes(entry) ? entry.body : entry.body.take()
   return body instanceof Promise
     ? body.then((bytes) => new Response(bytes, init))
