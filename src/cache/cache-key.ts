@@ -64,7 +64,35 @@ export function compileQueryRules(rules: QueryRules): QueryMatcher {
  * byte order. URLSearchParams yields well-formed strings, so encodeURIComponent cannot throw here.
  */
 export function normalizeQuery(params: URLSearchParams, rules: QueryRules): string {
-  const matcher = compileQueryRules(rules)
+  return normalizeQueryOf(params, compileQueryRules(rules))
+}
+
+/** Normalised queries by raw query string, per rules object (a hot URL's query is worked out once). */
+const MAX_KNOWN_QUERIES = 1024
+const MAX_KNOWN_QUERY_LENGTH = 1024
+const knownQueries = new WeakMap<QueryRules, Map<string, string>>()
+
+/**
+ * normalizeQuery of `url`'s query, remembered by its raw text (`url.search`, which alone decides the
+ * result for given rules): a hit skips URLSearchParams and the re-encoding.
+ */
+export function normalizedQueryOf(url: URL, rules: QueryRules): string {
+  const search = url.search
+  if (search === '') return ''
+  let known = knownQueries.get(rules)
+  if (known === undefined) knownQueries.set(rules, (known = new Map()))
+  let query = known.get(search)
+  if (query === undefined) {
+    query = normalizeQuery(url.searchParams, rules)
+    if (search.length <= MAX_KNOWN_QUERY_LENGTH) {
+      if (known.size >= MAX_KNOWN_QUERIES) known.delete(known.keys().next().value!)
+      known.set(search, query)
+    }
+  }
+  return query
+}
+
+function normalizeQueryOf(params: URLSearchParams, matcher: QueryMatcher): string {
   const pairs: [string, string][] = []
   for (const [name, value] of params) {
     if (matcher.keeps(name)) pairs.push([encodeURIComponent(name), encodeURIComponent(value)])
@@ -113,7 +141,7 @@ export function normalizePath(pathname: string): string {
 }
 
 export function primaryKey(url: URL, rules: QueryRules): string {
-  return normalizePath(url.pathname) + normalizeQuery(url.searchParams, rules)
+  return normalizePath(url.pathname) + normalizedQueryOf(url, rules)
 }
 
 /** Stands for a missing header: header values cannot contain NUL, so absent never equals any value. */

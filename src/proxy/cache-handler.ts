@@ -1,4 +1,4 @@
-import { exceedsKeyLimit, normalizePath, normalizeQuery } from '../cache/cache-key'
+import { exceedsKeyLimit, normalizedQueryOf, normalizePath } from '../cache/cache-key'
 import { withBytes, type CacheEntry, type EntryHead, type ReadEntry } from '../cache/entry'
 import type { TierStack } from '../cache/tier-stack'
 import { refreshEntry, type OriginExchange } from '../cache/entry-builder'
@@ -84,7 +84,7 @@ export async function handleCacheable(
     return passThrough(request, url, context, 'bypass', 'authorization')
   }
   const path = normalizePath(url.pathname)
-  const query = normalizeQuery(url.searchParams, route.key)
+  const query = normalizedQueryOf(url, route.key)
   const primary = path + query
   if (exceedsKeyLimit(primary, config.limits.maxKeyLength)) {
     return passThrough(request, url, context, 'bypass', 'key-too-long')

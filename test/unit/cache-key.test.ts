@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   compileQueryRules,
@@ -5,6 +6,7 @@ import {
   normalizeHeaderValue,
   normalizePath,
   normalizeQuery,
+  normalizedQueryOf,
   primaryKey,
   variantKey,
   type QueryRules,
@@ -98,6 +100,37 @@ describe('normalizeQuery', () => {
     expect(matcher.keeps('utm_x')).toBe(false)
     expect(matcher.keeps('id')).toBe(true)
     expect(compileQueryRules({ ignoreQuery: ['utm_*'] })).not.toBe(matcher)
+  })
+})
+
+describe('normalizedQueryOf', () => {
+  it('answers what normalizeQuery does, remembered or not, whatever the query and rules', () => {
+    const rulesList: QueryRules[] = [
+      NO_RULES,
+      { ignoreQuery: ['utm_*'] },
+      { ignoreQuery: [], allowQuery: ['a', 'b*'] },
+    ]
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string(), fc.string()), { maxLength: 6 }),
+        fc.nat({ max: rulesList.length - 1 }),
+        (pairs, which) => {
+          const rules = rulesList[which]!
+          const url = new URL('https://x.test/p')
+          for (const [name, value] of pairs) url.searchParams.append(name, value)
+          const expected = normalizeQuery(url.searchParams, rules)
+          // Twice: the first may compute, the second is remembered.
+          expect(normalizedQueryOf(new URL(url.href), rules)).toBe(expected)
+          expect(normalizedQueryOf(new URL(url.href), rules)).toBe(expected)
+        }
+      )
+    )
+  })
+
+  it('keeps rules apart: one query under two rule sets', () => {
+    const url = new URL('https://x.test/p?utm_source=a&b=1')
+    expect(normalizedQueryOf(url, NO_RULES)).toBe('?b=1&utm_source=a')
+    expect(normalizedQueryOf(url, { ignoreQuery: ['utm_*'] })).toBe('?b=1')
   })
 })
 
