@@ -77,7 +77,7 @@ export function requestMetrics(
       )
       recordRequest(metrics, result, (now - started) / 1000)
       if (config.warming.topKeys > 0 && c.req.method === 'GET' && LOOKUPS.has(result.outcome)) {
-        metrics.countPath(path + c.var.url.search)
+        metrics.countPath(path + c.get('url').search)
       }
       if (result.outcome === 'error' || log.sampled(config.logs.sampleRate)) {
         logRequest(c, result, now - started)
