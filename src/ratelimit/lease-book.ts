@@ -55,6 +55,8 @@ class IdentityPermits {
   returns: LeaseReturn[] = []
   /** Lease requests in flight (each a request's own). */
   asking = 0
+  /** A background lease request in flight (see LeaseBook `prefetch`). */
+  prefetching = false
 
   constructor(
     public source: PermitSource,
@@ -84,7 +86,8 @@ class IdentityPermits {
     if (lease !== undefined) {
       lease.left--
       if (lease.left === 0) this.retire(lease)
-      const remaining = lease.remaining + this.held()
+      // The newest grant's count already holds the older leases' permits as used.
+      const remaining = (this.leases.at(-1) ?? lease).remaining + this.held()
       const resetMs = Math.max(0, lease.resetAt - now)
       return { decision: { allowed: true, limit, remaining, resetMs }, stamp: lease.stamp }
     }
@@ -99,6 +102,7 @@ class IdentityPermits {
   idle(now: number): boolean {
     return (
       this.asking === 0 &&
+      !this.prefetching &&
       this.leases.length === 0 &&
       this.returns.length === 0 &&
       (this.refusal === undefined || now >= this.refusal.until)
@@ -127,8 +131,17 @@ export class LeaseBook {
     this.maxIdentities = options.maxIdentities ?? 10_000
   }
 
-  /** One request's permit for identity `key`. Never throws; every wait ends within the deadline. */
-  async acquire(key: string, source: PermitSource, policy: PermitPolicy): Promise<PermitResult> {
+  /**
+   * One request's permit for identity `key`. Never throws; every wait ends within the deadline.
+   * Given `defer` (the request's waitUntil), a permit taken from a lease that is running low also
+   * asks for the next lease in the background, so a busy identity rarely waits on the object.
+   */
+  async acquire(
+    key: string,
+    source: PermitSource,
+    policy: PermitPolicy,
+    defer?: (work: Promise<unknown>) => void
+  ): Promise<PermitResult> {
     let permits = this.identities.get(key)
     if (permits === undefined) {
       if (this.identities.size >= this.maxIdentities) this.evict()
@@ -141,7 +154,10 @@ export class LeaseBook {
     // Map order is recency: the least recently used identity comes first.
     this.identities.set(key, permits)
     const held = permits.local(this.clock())
-    if (held !== undefined) return held
+    if (held !== undefined) {
+      if (defer !== undefined && held.decision.allowed) this.prefetch(permits, defer)
+      return held
+    }
     permits.asking++
     try {
       return await this.ask(permits)
@@ -180,7 +196,7 @@ export class LeaseBook {
     this.nextSweepAt = now + SWEEP_INTERVAL_MS
     for (const [key, permits] of this.identities) {
       permits.expire(now)
-      if (permits.asking === 0) this.report(permits, defer)
+      if (permits.asking === 0 && !permits.prefetching) this.report(permits, defer)
       if (permits.idle(now)) this.identities.delete(key)
     }
   }
@@ -204,11 +220,73 @@ export class LeaseBook {
     this.sweep()
     for (const [key, permits] of this.identities) {
       if (this.identities.size < this.maxIdentities) return
-      if (permits.asking > 0) continue
+      if (permits.asking > 0 || permits.prefetching) continue
       for (const lease of permits.leases) permits.retire(lease)
       this.report(permits, (work) => void work)
       this.identities.delete(key)
     }
+  }
+
+  /**
+   * Holds an answer's leased permits; returns when its window frees a slot. Times are from the
+   * isolate's clock when it asked: no later than the object's, so a lease ends here no later than
+   * there, and a refusal is not held past the slot it waits for.
+   */
+  private deposit(permits: IdentityPermits, answer: LeaseAnswer, sentAt: number): number {
+    const resetAt = sentAt + answer.resetMs
+    if (answer.held > 0) {
+      permits.leases.push({
+        id: answer.id,
+        left: answer.held,
+        expiresAt: sentAt + answer.leaseMs,
+        stamp: answer.at + answer.leaseMs,
+        remaining: answer.remaining,
+        resetAt,
+      })
+    }
+    return resetAt
+  }
+
+  /**
+   * When at most half a lease is left and nothing is on its way, asks for the next lease in the
+   * background (`defer`): no request waits on it (workerd forbids waiting on another request's
+   * I/O); requests that find permits when it lands use them. One renewal at a time, of `leaseSize`
+   * permits, started only with half a lease or less held: it adds at most `leaseSize` to what an
+   * isolate holds unused per identity (the most other isolates can be refused wrongly). Exactness
+   * is unchanged (the object counts held permits as used).
+   */
+  private prefetch(permits: IdentityPermits, defer: (work: Promise<unknown>) => void): void {
+    const { leaseSize, timeoutMs } = permits.policy
+    if (leaseSize < 2 || permits.prefetching || permits.asking > 0) return
+    if (permits.held() * 2 > leaseSize) return
+    permits.prefetching = true
+    const returns = permits.returns.splice(0)
+    const sentAt = this.clock()
+    const asked = Promise.resolve().then(() =>
+      permits.source.lease({ take: 0, hold: leaseSize, returns })
+    )
+    defer(
+      withDeadline(asked, timeoutMs, 'rate limiter prefetch')
+        .then(
+          (answer) => {
+            const resetAt = this.deposit(permits, answer, sentAt)
+            if (answer.held === 0 && answer.remaining === 0 && answer.reclaimable === 0) {
+              permits.refusal = { until: resetAt }
+            }
+          },
+          () => {
+            // As for a request's own call: returns go again, a late grant's permits go back.
+            permits.returns.unshift(...returns)
+            asked.then(
+              (late) => late.held > 0 && permits.returns.push({ id: late.id, unused: late.held }),
+              () => undefined
+            )
+          }
+        )
+        .finally(() => {
+          permits.prefetching = false
+        })
+    )
   }
 
   /** This request's own call to the object: its permit, and up to `leaseSize - 1` to hold. */
@@ -231,19 +309,7 @@ export class LeaseBook {
       )
       return { unavailable: String(error) }
     }
-    // Times from the isolate's clock when it asked: no later than the object's, so a lease ends
-    // here no later than there, and a refusal is not held past the slot it waits for.
-    const resetAt = sentAt + answer.resetMs
-    if (answer.held > 0) {
-      permits.leases.push({
-        id: answer.id,
-        left: answer.held,
-        expiresAt: sentAt + answer.leaseMs,
-        stamp: answer.at + answer.leaseMs,
-        remaining: answer.remaining,
-        resetAt,
-      })
-    }
+    const resetAt = this.deposit(permits, answer, sentAt)
     const now = this.clock()
     if (answer.taken > 0) {
       const remaining = answer.remaining + permits.held()

@@ -49,14 +49,16 @@ export async function checkRules(
   rules: readonly CompiledRateLimitRule[],
   headers: Headers,
   namespace: LimiterNamespace | undefined,
-  book: LeaseBook
+  book: LeaseBook,
+  /** The request's waitUntil: leases running low are renewed in the background. */
+  defer?: (work: Promise<unknown>) => void
 ): Promise<RuleOutcome[]> {
   return Promise.all(
     rules.map(async (rule): Promise<RuleOutcome> => {
       if (namespace === undefined) return { rule, unavailable: 'RATE_LIMITER binding missing' }
       try {
         const name = await identityName(rule, headers)
-        const result = await book.acquire(name, permitSource(namespace, name, rule), rule)
+        const result = await book.acquire(name, permitSource(namespace, name, rule), rule, defer)
         return { rule, identity: name, ...result }
       } catch (error) {
         return { rule, unavailable: String(error) }

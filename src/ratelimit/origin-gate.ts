@@ -41,7 +41,7 @@ export function originGate(
       return outcomes
     },
     admit() {
-      decided ??= checkRules(rules, headers, namespace, book).then((checked) => {
+      decided ??= checkRules(rules, headers, namespace, book, defer).then((checked) => {
         outcomes = checked
         return refusal(checked)
       })

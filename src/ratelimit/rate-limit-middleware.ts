@@ -37,7 +37,7 @@ export function rateLimit(
         ? originGate(atOrigin, c.req.raw.headers, namespace(c.env), book, waitUntil)
         : undefined
     context.originGate = gate
-    const outcomes = await checkRules(rules, c.req.raw.headers, namespace(c.env), book)
+    const outcomes = await checkRules(rules, c.req.raw.headers, namespace(c.env), book, waitUntil)
     const refused = refusal(outcomes)
     if (refused) return refused
     await next()

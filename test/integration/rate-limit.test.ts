@@ -251,8 +251,11 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
         }
         counts[leaseSize] = calls.lease
       }
-      // 200 requests: 200/8 = 25 leases of 8 (a lease lasts 10 s, far more than 8 requests take).
-      expect(counts).toEqual({ 8: 25, 1: 200 })
+      // 200 requests: 200/8 = 25 leases of 8 (a lease lasts 10 s, far more than 8 requests take),
+      // plus at most the renewal the last ones started in the background (nobody waited on it).
+      expect(counts[1]).toBe(200)
+      expect(counts[8]).toBeGreaterThanOrEqual(25)
+      expect(counts[8]).toBeLessThanOrEqual(26)
     })
 
     it('a limiter that fails during a lease request follows the fail policy (closed: 503)', async () => {

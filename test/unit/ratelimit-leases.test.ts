@@ -37,6 +37,12 @@ function isolate(clock: TestClock) {
   const deferred: Promise<unknown>[] = []
   return {
     book,
+    /** A request's waitUntil: background lease requests land here. */
+    defer: (work: Promise<unknown>) => void deferred.push(work),
+    /** Waits for the background work deferred so far. */
+    async settle() {
+      await Promise.all(deferred.splice(0))
+    },
     /** Sweeps and waits for the reports (waitUntil). */
     async sweep() {
       book.sweep((work) => deferred.push(work))
@@ -270,7 +276,8 @@ describe('permit leases (several isolates)', () => {
         fc.integer({ min: 1, max: 12 }),
         fc.integer({ min: 1, max: 8 }),
         fc.array(step, { minLength: 1, maxLength: 25 }),
-        async (isolateCount, limit, leaseSize, steps) => {
+        fc.boolean(),
+        async (isolateCount, limit, leaseSize, steps, prefetch) => {
           const clock = new TestClock()
           const rule = { limit, windowMs: 5000 }
           const source = limiterSource(uniqueName('property'), rule, clock)
@@ -279,10 +286,15 @@ describe('permit leases (several isolates)', () => {
           // Each step's requests race one another and the previous step's (not awaited yet).
           let pending: Promise<void> = Promise.resolve()
           for (const { isolate: i, requests, advanceMs, sweep } of steps) {
-            const { book, sweep: sweepBook } = isolates[i % isolateCount]!
+            const { book, sweep: sweepBook, defer } = isolates[i % isolateCount]!
             const at = clock.now
             const step = burst(requests, async () => {
-              const result = await book.acquire('id', source, policy(limit, leaseSize))
+              const result = await book.acquire(
+                'id',
+                source,
+                policy(limit, leaseSize),
+                prefetch ? defer : undefined
+              )
               if ('decision' in result && result.decision.allowed) admissions.push(at)
             })
             pending = Promise.all([pending, step, sweep ? sweepBook() : undefined]).then(() => {})
@@ -292,6 +304,7 @@ describe('permit leases (several isolates)', () => {
             }
           }
           await pending
+          for (const { settle } of isolates) await settle()
           // Any window [t, t + W) holds at most `limit` admissions (checked from every admission).
           admissions.sort((x, y) => x - y)
           for (const start of admissions) {
@@ -329,5 +342,86 @@ describe('Durable Object requests of a hot identity', () => {
     console.log(
       `DO requests per 1000: leaseSize 8: ${withLeases.lease}, leaseSize 1: ${without.lease}`
     )
+  })
+})
+
+describe('background lease renewal (prefetch)', () => {
+  it('a hot identity waits on the object once, then on no call of its own', async () => {
+    const clock = new TestClock()
+    const rule = { limit: 10_000, windowMs: 3_600_000 }
+    let waited = 0
+    let asked = 0
+    const real = limiterSource(uniqueName('prefetch'), rule, clock)
+    const source: PermitSource = {
+      lease: async (request) => {
+        asked++
+        if (request.take > 0) waited++
+        return real.lease(request)
+      },
+      release: (returns) => real.release(returns),
+    }
+    const { book, defer, settle } = isolate(clock)
+    for (let i = 0; i < 1000; i++) {
+      const result = await book.acquire('id', source, policy(10_000), defer)
+      expect(result).toMatchObject({ decision: { allowed: true } })
+      // The renewal lands between requests (as it does while a busy isolate serves others).
+      await settle()
+      expect(book.outstanding()).toBeLessThanOrEqual(12)
+      clock.now += 1
+    }
+    expect(waited).toBe(1)
+    // One object request per leaseSize requests, as without renewal: none is spent in vain.
+    expect(asked).toBeLessThanOrEqual(1 + Math.ceil(1000 / 8))
+  })
+
+  it('is exact in a burst, and a renewal that finds no slot makes the refusal local', async () => {
+    const clock = new TestClock()
+    const rule = { limit: 100, windowMs: 60_000 }
+    const calls = { lease: 0, release: 0 }
+    const source = limiterSource(uniqueName('prefetch-burst'), rule, clock, calls)
+    const { book, defer, settle } = isolate(clock)
+    let admitted = 0
+    for (let round = 0; round < 20; round++) {
+      const results = await burst(10, () => book.acquire('id', source, policy(100), defer))
+      admitted += admittedOf(results)
+      await settle()
+    }
+    expect(admitted).toBe(100)
+    const before = calls.lease
+    expect(admittedOf(await burst(50, () => book.acquire('id', source, policy(100), defer)))).toBe(
+      0
+    )
+    await settle()
+    expect(calls.lease).toBe(before)
+  })
+
+  it('a renewal that fails or hangs costs no request anything, and its late grant goes back', async () => {
+    const clock = new TestClock()
+    const rule = { limit: 50, windowMs: 60_000 }
+    const real = limiterSource(uniqueName('prefetch-hang'), rule, clock)
+    let hang = false
+    const source: PermitSource = {
+      lease: async (request) => {
+        if (hang && request.take === 0) await new Promise((resolve) => setTimeout(resolve, 200))
+        return real.lease(request)
+      },
+      release: (returns) => real.release(returns),
+    }
+    const { book, defer, settle } = isolate(clock)
+    expect(admittedOf([await book.acquire('id', source, policy(50, 8, 50), defer)])).toBe(1)
+    hang = true
+    // Uses the held permits; the renewal started at half a lease hangs past its 50 ms deadline.
+    for (let i = 0; i < 7; i++) {
+      expect(admittedOf([await book.acquire('id', source, policy(50, 8, 50), defer)])).toBe(1)
+    }
+    await settle()
+    // The late grant's permits are reported with the next call, so the window gets them back.
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    hang = false
+    const other = isolate(clock)
+    expect(
+      admittedOf(await burst(60, () => other.book.acquire('id', source, policy(50, 1))))
+    ).toBeLessThanOrEqual(50 - 8)
+    expect(admittedOf([await book.acquire('id', source, policy(50, 8, 50))])).toBe(1)
   })
 })
