@@ -52,7 +52,31 @@ export async function identityName(rule: CompiledRateLimitRule, headers: Headers
     parts.push(`ip=${clientAddress(headers.get('cf-connecting-ip'), identity.ipv6Prefix)}`)
   }
   for (const name of identity.headers) parts.push(`${name}=${headers.get(name) ?? ''}`)
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(parts.join('\n')))
+  const text = parts.join('\n')
+  let names = knownNames.get(rule)
+  if (names === undefined) knownNames.set(rule, (names = new Map()))
+  const known = names.get(text)
+  if (known !== undefined) return known
+  const name = await digestName(rule, text)
+  if (text.length <= MAX_KNOWN_IDENTITY_LENGTH) {
+    if (names.size >= MAX_KNOWN_IDENTITIES) names.delete(names.keys().next().value!)
+    names.set(text, name)
+  }
+  return name
+}
+
+/**
+ * Object names already worked out, per rule, by identity text: a busy client's requests skip the
+ * digest (a hot identity's permits are local; hashing was what each still paid). Bounded in count
+ * and in each text's length; header values are client-chosen.
+ */
+const MAX_KNOWN_IDENTITIES = 4096
+const MAX_KNOWN_IDENTITY_LENGTH = 1024
+const knownNames = new WeakMap<CompiledRateLimitRule, Map<string, string>>()
+
+async function digestName(rule: CompiledRateLimitRule, text: string): Promise<string> {
+  const { identity } = rule
+  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text))
   if (identity.headers.length > 0) {
     // 32 bits of the digest modulo at most 2^20 buckets: the bias is below 2^-12.
     const bucket = new DataView(digest).getUint32(0) % identity.buckets

@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { rateLimitRuleSchema, type CacheConfigInput } from '../../src/config/schema'
 import { compileRateLimitRules, identityName, matchingRules } from '../../src/ratelimit/rules'
@@ -45,6 +46,29 @@ describe('identityName', () => {
       { buckets: 2 ** 20 + 1 },
     ])
       expect(() => compile({ identity: { ip: true, ...bad } })).toThrow()
+  })
+
+  it('names an identity the same whether worked out or remembered (fast-check)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.ipV4(), fc.string({ maxLength: 40 })), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        async (clients) => {
+          // A fresh rule object has nothing remembered: its names are computed.
+          const fresh = () => compile({ identity: { ip: true, headers: ['x-api-key'] } })
+          const rule = fresh()
+          for (const [ip, key] of clients) {
+            const request = headers(ip, key === '' ? {} : { 'x-api-key': key })
+            const first = await identityName(rule, request)
+            expect(await identityName(rule, request)).toBe(first)
+            expect(await identityName(fresh(), request)).toBe(first)
+          }
+        }
+      ),
+      { numRuns: 50 }
+    )
   })
 
   it('keeps the exact per-address name for IPv4 on ip-only rules', async () => {
