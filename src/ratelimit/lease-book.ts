@@ -57,11 +57,19 @@ class IdentityPermits {
   asking = 0
   /** A background lease request in flight (see LeaseBook `prefetch`). */
   prefetching = false
+  /** Permits used here since `since`, and the last lease's length and size: the identity's demand. */
+  used = 0
+  since: number
+  leaseMs = 0
+  lastHold = 0
 
   constructor(
     public source: PermitSource,
-    public policy: PermitPolicy
-  ) {}
+    public policy: PermitPolicy,
+    now: number
+  ) {
+    this.since = now
+  }
 
   /** Ends a lease (used up or expired): its unused permits go back with the next report. */
   retire(lease: Lease): void {
@@ -85,6 +93,7 @@ class IdentityPermits {
     const lease = this.leases[0]
     if (lease !== undefined) {
       lease.left--
+      this.used++
       if (lease.left === 0) this.retire(lease)
       // The newest grant's count already holds the older leases' permits as used.
       const remaining = (this.leases.at(-1) ?? lease).remaining + this.held()
@@ -108,6 +117,23 @@ class IdentityPermits {
       (this.refusal === undefined || now >= this.refusal.until)
     )
   }
+}
+
+/** A renewal never holds more than this many leases' worth (`leaseSize` each). */
+const MAX_RENEWAL_LEASES = 8
+
+/**
+ * How many permits a renewal asks for: what this isolate used for the identity over one lease's
+ * length lately (so a busy identity renews about once a lease, not once per `leaseSize` requests),
+ * at least `leaseSize` and at most MAX_RENEWAL_LEASES × `leaseSize`. Resets the demand count.
+ */
+function renewalSize(permits: IdentityPermits, leaseSize: number, now: number): number {
+  const elapsed = now - permits.since
+  const demand =
+    elapsed > 0 && permits.leaseMs > 0 ? Math.ceil((permits.used * permits.leaseMs) / elapsed) : 0
+  permits.used = 0
+  permits.since = now
+  return Math.min(leaseSize * MAX_RENEWAL_LEASES, Math.max(leaseSize, demand))
 }
 
 /**
@@ -145,7 +171,7 @@ export class LeaseBook {
     let permits = this.identities.get(key)
     if (permits === undefined) {
       if (this.identities.size >= this.maxIdentities) this.evict()
-      permits = new IdentityPermits(source, policy)
+      permits = new IdentityPermits(source, policy, this.clock())
     } else {
       this.identities.delete(key)
       permits.source = source
@@ -234,7 +260,9 @@ export class LeaseBook {
    */
   private deposit(permits: IdentityPermits, answer: LeaseAnswer, sentAt: number): number {
     const resetAt = sentAt + answer.resetMs
+    permits.leaseMs = answer.leaseMs
     if (answer.held > 0) {
+      permits.lastHold = answer.held
       permits.leases.push({
         id: answer.id,
         left: answer.held,
@@ -250,21 +278,21 @@ export class LeaseBook {
   /**
    * When at most half a lease is left and nothing is on its way, asks for the next lease in the
    * background (`defer`): no request waits on it (workerd forbids waiting on another request's
-   * I/O); requests that find permits when it lands use them. One renewal at a time, of `leaseSize`
-   * permits, started only with half a lease or less held: it adds at most `leaseSize` to what an
-   * isolate holds unused per identity (the most other isolates can be refused wrongly). Exactness
-   * is unchanged (the object counts held permits as used).
+   * I/O); requests that find permits when it lands use them. One renewal at a time, started only
+   * with half a lease or less held, sized by recent demand (`renewalSize`): it adds at most
+   * 8 × `leaseSize` to what an isolate holds unused per identity, and for a steady client about
+   * what it uses in one lease's time (the most other isolates can be refused wrongly). The object
+   * grants at most half of what is free. Exactness is unchanged (held permits count as used).
    */
   private prefetch(permits: IdentityPermits, defer: (work: Promise<unknown>) => void): void {
     const { leaseSize, timeoutMs } = permits.policy
     if (leaseSize < 2 || permits.prefetching || permits.asking > 0) return
-    if (permits.held() * 2 > leaseSize) return
+    if (permits.held() * 2 > Math.max(leaseSize, permits.lastHold)) return
     permits.prefetching = true
     const returns = permits.returns.splice(0)
     const sentAt = this.clock()
-    const asked = Promise.resolve().then(() =>
-      permits.source.lease({ take: 0, hold: leaseSize, returns })
-    )
+    const hold = renewalSize(permits, leaseSize, sentAt)
+    const asked = Promise.resolve().then(() => permits.source.lease({ take: 0, hold, returns }))
     defer(
       withDeadline(asked, timeoutMs, 'rate limiter prefetch')
         .then(

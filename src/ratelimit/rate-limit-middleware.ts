@@ -43,8 +43,14 @@ export function rateLimit(
     await next()
     const headers = rateLimitHeaders([...outcomes, ...(gate?.outcomes ?? [])])
     if (Object.keys(headers).length === 0) return
-    // Responses built from fetch() have immutable headers: copy once, then add ours.
-    c.res = new Response(c.res.body, c.res)
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value)
+    const entries = Object.entries(headers)
+    try {
+      // A response this Worker built (every cache answer) takes the fields as it is.
+      for (const [name, value] of entries) c.res.headers.set(name, value)
+    } catch {
+      // One from fetch() has immutable headers (the first set throws): copy once, then add ours.
+      c.res = new Response(c.res.body, c.res)
+      for (const [name, value] of entries) c.res.headers.set(name, value)
+    }
   }
 }

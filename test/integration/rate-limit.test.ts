@@ -22,7 +22,9 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
   it(
     'admits exactly the limit of 1000 concurrent requests from one identity',
     async () => {
-      const bindings = withRule({ limit: 100, windowSeconds: 60 })
+      // Exactness, not deadlines (tested below): 1000 calls queue at one object, and on a busy
+      // machine the last wait past the default 500 ms, which fail open by design.
+      const bindings = withRule({ limit: 100, windowSeconds: 60, timeoutMs: 10_000 })
       const started = Date.now()
       const responses = await Promise.all(
         Array.from({ length: 1000 }, () =>
@@ -228,7 +230,7 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
       return { calls, namespace }
     }
 
-    it('a hot identity asks the limiter about once per leaseSize requests (every time with 1)', async () => {
+    it('a hot identity asks the limiter at most once per leaseSize requests (every time with 1)', async () => {
       const counts: Record<number, number> = {}
       for (const leaseSize of [8, 1]) {
         const { calls, namespace } = counting()
@@ -251,10 +253,10 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
         }
         counts[leaseSize] = calls.lease
       }
-      // 200 requests: 200/8 = 25 leases of 8 (a lease lasts 10 s, far more than 8 requests take),
-      // plus at most the renewal the last ones started in the background (nobody waited on it).
+      // 200 requests: at most 200/8 = 25 leases of 8 plus the renewal the last ones started in the
+      // background; renewals sized by demand (a lease lasts 10 s here) make it fewer.
       expect(counts[1]).toBe(200)
-      expect(counts[8]).toBeGreaterThanOrEqual(25)
+      expect(counts[8]).toBeGreaterThanOrEqual(1)
       expect(counts[8]).toBeLessThanOrEqual(26)
     })
 

@@ -366,12 +366,39 @@ describe('background lease renewal (prefetch)', () => {
       expect(result).toMatchObject({ decision: { allowed: true } })
       // The renewal lands between requests (as it does while a busy isolate serves others).
       await settle()
-      expect(book.outstanding()).toBeLessThanOrEqual(12)
+      // Half a lease of demand-sized renewal (at most 8 leases of 8) plus the renewal itself.
+      expect(book.outstanding()).toBeLessThanOrEqual(32 + 64)
       clock.now += 1
     }
     expect(waited).toBe(1)
     // One object request per leaseSize requests, as without renewal: none is spent in vain.
     expect(asked).toBeLessThanOrEqual(1 + Math.ceil(1000 / 8))
+  })
+
+  it('sizes a renewal by recent demand: a steady client renews about once per lease time', async () => {
+    const clock = new TestClock()
+    // Leases last a tenth of the window: 100 ms. One request a millisecond: 100 per lease time.
+    const rule = { limit: 10_000, windowMs: 1000 }
+    const calls = { lease: 0, release: 0 }
+    const source = limiterSource(uniqueName('demand'), rule, clock, calls)
+    const { book, defer, settle } = isolate(clock)
+    let admitted = 0
+    let mostHeld = 0
+    for (let i = 0; i < 1000; i++) {
+      const result = await book.acquire('id', source, policy(10_000), defer)
+      if ('decision' in result && result.decision.allowed) admitted++
+      await settle()
+      mostHeld = Math.max(mostHeld, book.outstanding())
+      clock.now += 1
+    }
+    expect(admitted).toBe(1000)
+    // 1000 / leaseSize = 125 object requests without demand sizing; renewals of up to 8 leases.
+    expect(calls.lease).toBeLessThanOrEqual(1 + Math.ceil(1000 / 64) + 5)
+    // Never more than one renewal's cap beyond half a lease: 64 + 32.
+    expect(mostHeld).toBeLessThanOrEqual(96)
+    console.log(
+      `demand-sized renewals: ${calls.lease} object requests per 1000, most held ${mostHeld}`
+    )
   })
 
   it('is exact in a burst, and a renewal that finds no slot makes the refusal local', async () => {
