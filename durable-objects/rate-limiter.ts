@@ -7,6 +7,7 @@ import {
   type LimitDecision,
   type WindowRule,
 } from '../src/ratelimit/window'
+import { StampLog } from '../src/ratelimit/stamp-log'
 
 export type {
   LeaseAnswer,
@@ -34,18 +35,6 @@ interface LeaseRecord {
 /** A requested number of permits as a count (0 for anything else). */
 const count = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0)
 
-/** First index whose entry is greater than `value` (the log is sorted). */
-function upperBound(log: readonly number[], value: number): number {
-  let low = 0
-  let high = log.length
-  while (low < high) {
-    const mid = (low + high) >>> 1
-    if (log[mid]! <= value) low = mid + 1
-    else high = mid
-  }
-  return low
-}
-
 /**
  * Exact sliding window for one (rule, identity): the sorted log of counted permits, at most `limit`
  * long. A permit counts from the moment it is granted until a window after its stamp: a request's
@@ -59,13 +48,14 @@ function upperBound(log: readonly number[], value: number): number {
  * sending costs nothing.
  */
 export class RateLimiter extends DurableObject {
-  private log: number[] = []
+  private log = new StampLog()
   private leases = new Map<string, LeaseRecord>()
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env)
     void ctx.blockConcurrencyWhile(async () => {
-      this.log = (await ctx.storage.get<number[]>(LOG_KEY)) ?? []
+      // Runs of equal stamps (StampLog); one stamp per permit from earlier versions is read too.
+      this.log = StampLog.from(await ctx.storage.get(LOG_KEY))
       // Storage keeps a Map as it is (structured clone).
       this.leases = (await ctx.storage.get<Map<string, LeaseRecord>>(LEASES_KEY)) ?? new Map()
     })
@@ -94,17 +84,17 @@ export class RateLimiter extends DurableObject {
   ): Promise<LeaseAnswer> {
     let changed = this.applyReturns(request.returns)
     changed = this.expire(rule, now) || changed
-    let free = rule.limit - this.log.length
+    let free = rule.limit - this.log.size
     const taken = Math.min(count(request.take), free)
     free -= taken
     const held = Math.min(count(request.hold), Math.ceil(free / HOLD_SHARE))
     const ms = leaseMs(rule.windowMs)
     let id = ''
-    if (taken > 0) this.insert(now, taken)
+    if (taken > 0) this.log.insert(now, taken)
     if (held > 0) {
       id = crypto.randomUUID()
       this.leases.set(id, { held, until: now + ms })
-      this.insert(now + ms, held)
+      this.log.insert(now + ms, held)
     }
     if (changed || taken + held > 0) await this.persist(rule, now, taken + held > 0)
     let reclaimable = 0
@@ -117,7 +107,7 @@ export class RateLimiter extends DurableObject {
       id,
       leaseMs: ms,
       at: now,
-      remaining: rule.limit - this.log.length,
+      remaining: rule.limit - this.log.size,
       resetMs: this.resetMs(rule, now),
       reclaimable,
     }
@@ -146,17 +136,13 @@ export class RateLimiter extends DurableObject {
   ): Promise<LimitDecision> {
     let changed = this.expire(rule, now)
     for (const stamp of stamps) {
-      const end = upperBound(this.log, stamp)
-      if (end > 0 && this.log[end - 1] === stamp) {
-        this.log.splice(end - 1, 1)
-        changed = true
-      }
+      if (this.log.remove(stamp, 1) > 0) changed = true
     }
     if (changed) await this.persist(rule, now, false)
     return {
-      allowed: this.log.length < rule.limit,
+      allowed: this.log.size < rule.limit,
       limit: rule.limit,
-      remaining: Math.max(0, rule.limit - this.log.length),
+      remaining: Math.max(0, rule.limit - this.log.size),
       resetMs: this.resetMs(rule, now),
     }
   }
@@ -167,32 +153,25 @@ export class RateLimiter extends DurableObject {
    * For objects without leases (the admin budget): with one, the newest entry is a held permit.
    */
   async refund(rule: WindowRule, now: number = Date.now()): Promise<LimitDecision> {
-    if (this.log.length > 0) {
-      this.log.pop()
-      await this.ctx.storage.put(LOG_KEY, this.log)
-    }
+    if (this.log.popNewest()) await this.ctx.storage.put(LOG_KEY, this.log.toStored())
     return {
-      allowed: this.log.length < rule.limit,
+      allowed: this.log.size < rule.limit,
       limit: rule.limit,
-      remaining: Math.max(0, rule.limit - this.log.length),
+      remaining: Math.max(0, rule.limit - this.log.size),
       resetMs: this.resetMs(rule, now),
     }
   }
 
   override async alarm(): Promise<void> {
     // Every stamp is older than its window by now (the alarm follows the newest one).
-    this.log = []
+    this.log = new StampLog()
     this.leases = new Map()
     await this.ctx.storage.deleteAll()
   }
 
   private resetMs(rule: WindowRule, now: number): number {
-    const oldest = this.log[0]
+    const oldest = this.log.oldest
     return oldest === undefined ? 0 : Math.max(0, oldest + rule.windowMs - now)
-  }
-
-  private insert(stamp: number, count: number): void {
-    this.log.splice(upperBound(this.log, stamp), 0, ...new Array<number>(count).fill(stamp))
   }
 
   /** Removes each returned lease's unused permits; unknown ids (already returned, expired) are no-ops. */
@@ -203,15 +182,8 @@ export class RateLimiter extends DurableObject {
       if (record === undefined) continue
       this.leases.delete(id)
       changed = true
-      let drop = Math.min(count(unused), record.held)
-      // Stamps are fungible: any `drop` entries stamped at the lease's end are its permits.
-      const end = upperBound(this.log, record.until)
-      let start = end
-      while (drop > 0 && start > 0 && this.log[start - 1] === record.until) {
-        start--
-        drop--
-      }
-      this.log.splice(start, end - start)
+      // Stamps are fungible: any permits stamped at the lease's end are its permits.
+      this.log.remove(record.until, Math.min(count(unused), record.held))
     }
     return changed
   }
@@ -219,11 +191,10 @@ export class RateLimiter extends DurableObject {
   /** Drops stamps out of the window `(now - W, ...]` and leases whose permits all left it. */
   private expire(rule: WindowRule, now: number): boolean {
     const since = now - rule.windowMs
-    const expired = upperBound(this.log, since)
-    if (expired > 0) this.log.splice(0, expired)
+    const expired = this.log.expireThrough(since)
     // A lowered limit: keep only the newest entries that still count.
-    if (this.log.length > rule.limit) this.log.splice(0, this.log.length - rule.limit)
-    let changed = expired > 0
+    const trimmed = this.log.trimTo(rule.limit)
+    let changed = expired > 0 || trimmed
     for (const [id, record] of this.leases) {
       if (record.until <= since) {
         this.leases.delete(id)
@@ -234,8 +205,8 @@ export class RateLimiter extends DurableObject {
   }
 
   private async persist(rule: WindowRule, now: number, granted: boolean): Promise<void> {
-    await this.ctx.storage.put({ [LOG_KEY]: this.log, [LEASES_KEY]: this.leases })
-    const newest = this.log.at(-1)
+    await this.ctx.storage.put({ [LOG_KEY]: this.log.toStored(), [LEASES_KEY]: this.leases })
+    const newest = this.log.newest
     if (granted && newest !== undefined) {
       // Real time, not `now`: the alarm must follow the newest stamp by a full window.
       await this.ctx.storage.setAlarm(Date.now() + Math.max(0, newest - now) + rule.windowMs)
