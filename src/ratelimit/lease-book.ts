@@ -179,6 +179,33 @@ export class LeaseBook {
     }
     // Map order is recency: the least recently used identity comes first.
     this.identities.set(key, permits)
+    return this.decide(permits, defer)
+  }
+
+  /**
+   * `acquire` when this isolate can decide at once (a held permit, or a standing refusal), with no
+   * promise in between; undefined: the object must be asked (call `acquire`).
+   */
+  tryLocal(
+    key: string,
+    policy: PermitPolicy,
+    defer?: (work: Promise<unknown>) => void
+  ): PermitResult | undefined {
+    const permits = this.identities.get(key)
+    if (permits === undefined) return undefined
+    permits.policy = policy
+    const held = permits.local(this.clock())
+    if (held === undefined) return undefined
+    this.identities.delete(key)
+    this.identities.set(key, permits)
+    if (defer !== undefined && held.decision.allowed) this.prefetch(permits, defer)
+    return held
+  }
+
+  private async decide(
+    permits: IdentityPermits,
+    defer: ((work: Promise<unknown>) => void) | undefined
+  ): Promise<PermitResult> {
     const held = permits.local(this.clock())
     if (held !== undefined) {
       if (defer !== undefined && held.decision.allowed) this.prefetch(permits, defer)

@@ -3,7 +3,7 @@ import { withDeadline } from '../lib/with-deadline'
 import { countDurableObjectRequest } from '../metrics/stats-client'
 import type { LimitDecision, WindowRule } from './window'
 import type { LeaseBook, PermitSource } from './lease-book'
-import { identityName, type CompiledRateLimitRule } from './rules'
+import { identityName, knownIdentityName, type CompiledRateLimitRule } from './rules'
 
 export type RuleOutcome =
   | {
@@ -65,6 +65,26 @@ export async function checkRules(
       }
     })
   )
+}
+
+/**
+ * checkRules for a request that meets one rule this isolate can decide at once (its identity
+ * already named, a permit held or a refusal standing): no promise, no await. Undefined: use
+ * checkRules. With several rules it always is: a permit taken here for one rule would be taken
+ * again there if another rule had to ask its object.
+ */
+export function checkRulesNow(
+  rules: readonly CompiledRateLimitRule[],
+  headers: Headers,
+  book: LeaseBook,
+  defer?: (work: Promise<unknown>) => void
+): RuleOutcome[] | undefined {
+  if (rules.length !== 1) return undefined
+  const rule = rules[0]!
+  const name = knownIdentityName(rule, headers)
+  if (name === undefined) return undefined
+  const result = book.tryLocal(name, rule, defer)
+  return result && [{ rule, identity: name, ...result }]
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AppEnv } from '../app-env'
 import { rateLimitHeaders, refusal } from './headers'
 import type { Config } from '../config/load-config'
 import { LeaseBook } from './lease-book'
-import { checkRules, type LimiterNamespace } from './limiter-client'
+import { checkRules, checkRulesNow, type LimiterNamespace } from './limiter-client'
 import { originGate } from './origin-gate'
 import { matchingRules } from './rules'
 
@@ -37,7 +37,12 @@ export function rateLimit(
         ? originGate(atOrigin, c.req.raw.headers, namespace(c.env), book, waitUntil)
         : undefined
     context.originGate = gate
-    const outcomes = await checkRules(rules, c.req.raw.headers, namespace(c.env), book, waitUntil)
+    const request = c.req.raw.headers
+    const limiters = namespace(c.env)
+    // A hot identity's permit is usually held here: decided without a promise in between.
+    const outcomes =
+      (limiters && checkRulesNow(rules, request, book, waitUntil)) ??
+      (await checkRules(rules, request, limiters, book, waitUntil))
     const refused = refusal(outcomes)
     if (refused) return refused
     await next()

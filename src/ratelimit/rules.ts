@@ -46,15 +46,8 @@ const encoder = new TextEncoder()
  * clients without an API key share one identity.
  */
 export async function identityName(rule: CompiledRateLimitRule, headers: Headers): Promise<string> {
-  const { identity } = rule
-  const parts: string[] = []
-  if (identity.ip) {
-    parts.push(`ip=${clientAddress(headers.get('cf-connecting-ip'), identity.ipv6Prefix)}`)
-  }
-  for (const name of identity.headers) parts.push(`${name}=${headers.get(name) ?? ''}`)
-  const text = parts.join('\n')
-  let names = knownNames.get(rule)
-  if (names === undefined) knownNames.set(rule, (names = new Map()))
+  const text = identityText(rule, headers)
+  const names = namesOf(rule)
   const known = names.get(text)
   if (known !== undefined) return known
   const name = await digestName(rule, text)
@@ -63,6 +56,30 @@ export async function identityName(rule: CompiledRateLimitRule, headers: Headers
     names.set(text, name)
   }
   return name
+}
+
+/** identityName when this isolate already worked it out (no digest to wait for); else undefined. */
+export function knownIdentityName(
+  rule: CompiledRateLimitRule,
+  headers: Headers
+): string | undefined {
+  return namesOf(rule).get(identityText(rule, headers))
+}
+
+function identityText(rule: CompiledRateLimitRule, headers: Headers): string {
+  const { identity } = rule
+  const parts: string[] = []
+  if (identity.ip) {
+    parts.push(`ip=${clientAddress(headers.get('cf-connecting-ip'), identity.ipv6Prefix)}`)
+  }
+  for (const name of identity.headers) parts.push(`${name}=${headers.get(name) ?? ''}`)
+  return parts.join('\n')
+}
+
+function namesOf(rule: CompiledRateLimitRule): Map<string, string> {
+  let names = knownNames.get(rule)
+  if (names === undefined) knownNames.set(rule, (names = new Map()))
+  return names
 }
 
 /**

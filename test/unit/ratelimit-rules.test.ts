@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { rateLimitRuleSchema, type CacheConfigInput } from '../../src/config/schema'
+import { LeaseBook, type PermitSource } from '../../src/ratelimit/lease-book'
+import { checkRulesNow } from '../../src/ratelimit/limiter-client'
 import { compileRateLimitRules, identityName, matchingRules } from '../../src/ratelimit/rules'
 
 type RuleInput = NonNullable<CacheConfigInput['rateLimits']>[number]
@@ -116,5 +118,40 @@ describe('identityName', () => {
     expect(await name('2001:db8:aa:bb::1')).not.toBe(await name('2001:db8:aa:bc::1'))
     expect(await name('203.0.113.7')).not.toBe(await name('203.0.113.8'))
     expect(await name('203.0.113.7')).toMatch(/^test:h\d+$/)
+  })
+})
+
+describe('checkRulesNow (the synchronous path)', () => {
+  // A stand-in object that grants everything: this is about which path decides, not the window.
+  const granting: PermitSource = {
+    lease: async (request) => ({
+      taken: request.take,
+      held: request.hold,
+      id: 'lease',
+      leaseMs: 60_000,
+      at: 0,
+      remaining: 1000,
+      resetMs: 60_000,
+      reclaimable: 0,
+    }),
+    release: async () => undefined,
+  }
+
+  it('decides only what this isolate already knows, for one rule; else leaves it to checkRules', async () => {
+    const rule = compile({ limit: 1000, identity: { ip: true } })
+    const book = new LeaseBook()
+    const request = headers('203.0.113.9')
+    // Nothing known yet: no name worked out, no permit held.
+    expect(checkRulesNow([rule], request, book)).toBeUndefined()
+    const name = await identityName(rule, request)
+    expect(checkRulesNow([rule], request, book)).toBeUndefined()
+    await book.acquire(name, granting, rule)
+    const now = checkRulesNow([rule], request, book)
+    expect(now).toHaveLength(1)
+    expect(now![0]).toMatchObject({ rule, identity: name, decision: { allowed: true } })
+    // Two rules: never (a permit taken here would be taken again if the other had to ask).
+    const other = compile({ name: 'other', limit: 1000, identity: { ip: true } })
+    expect(checkRulesNow([rule, other], request, book)).toBeUndefined()
+    expect(book.outstanding()).toBe(rule.leaseSize - 2)
   })
 })
