@@ -50,6 +50,12 @@ export interface ReadGuard {
   caughtUp?(): boolean
 }
 
+/** What the read-ahead asks of a tier's recent lookups (MissRatio). */
+export interface ReadAheadHint {
+  record(hit: boolean): void
+  likelyMiss(): boolean
+}
+
 export interface TierStackOptions {
   /**
    * Where copies into nearer tiers go: awaited when omitted; given `waitUntil`, a hit from a far tier
@@ -59,6 +65,18 @@ export interface TierStackOptions {
   /** As in storeVariant: how long a copy made from a far hit keeps a stale, revalidatable entry. */
   readonly retainStaleMs?: number
   readonly guard?: ReadGuard
+  /**
+   * Reads the tier after `tiers[index]` together with it while `hint.likelyMiss()` (that tier mostly
+   * misses lately): a miss then waits for the slower of the two, not their sum. The farther answer is
+   * used only if the nearer tier misses (or its copy is refused); otherwise it is dropped, one read
+   * spent for nothing, hence the hint. Every lookup of `tiers[index]` is recorded in the hint.
+   */
+  readonly readAhead?: {
+    readonly index: number
+    readonly hint: ReadAheadHint
+    /** Each read ahead, once known: `used` (the nearer tier missed) or `wasted` (it answered). */
+    spent?(outcome: 'used' | 'wasted'): void
+  }
 }
 
 /** Until when a copy of `record` may be kept. */
@@ -71,7 +89,9 @@ export function createTierStack(
   options: TierStackOptions = {}
 ): TierStack {
   const name = tiers.map((tier) => tier.name).join('+')
-  const { defer, retainStaleMs = 0, guard } = options
+  const { defer, retainStaleMs = 0, guard, readAhead } = options
+  const aheadAt =
+    readAhead !== undefined && readAhead.index + 1 < tiers.length ? readAhead.index : -1
   return {
     name,
     async read(key) {
@@ -80,18 +100,30 @@ export function createTierStack(
       // With tiers beyond the near ones, those; else (the purge journal, no L2) the near ones, once
       // the view has caught up.
       const first = untrusted && guard.near < tiers.length ? guard.near : 0
+      // This request's own read of the tier after `aheadAt`, started with it (never shared).
+      let ahead: Promise<TierHit | undefined> | undefined
       for (let i = first; i < tiers.length; i++) {
         const tier = tiers[i]!
+        const started = i === aheadAt + 1 ? ahead : undefined
+        if (i === aheadAt && readAhead!.hint.likelyMiss()) {
+          ahead = lookupIn(tiers[i + 1]!, key)
+          // Awaited if this tier misses; else dropped (a failure is logged by the tier itself).
+          ahead.catch(() => {})
+        }
+        if (started !== undefined) readAhead!.spent?.('used')
         let hit: TierHit | undefined
         try {
-          if (tier.lookup) hit = await tier.lookup(key)
-          else {
-            const record = await tier.get(key)
-            hit = record === undefined ? undefined : { record, tier: tier.name }
-          }
+          hit = await (started ?? lookupIn(tier, key))
         } catch (error) {
           log.warn('tier_failure', { tier: tier.name, operation: 'get', error })
+          if (i === aheadAt) readAhead!.hint.record(false)
           continue
+        }
+        if (i === aheadAt) {
+          readAhead!.hint.record(hit !== undefined)
+          // Answered here (unless its copy is refused below): the read ahead goes on in the
+          // background, its answer unused; cut short, its call would count against its region.
+          if (hit !== undefined && ahead !== undefined && defer) defer(ahead.catch(() => undefined))
         }
         if (hit === undefined) continue
         if (guard) {
@@ -117,6 +149,7 @@ export function createTierStack(
           if (defer) defer(copies)
           else await copies
         }
+        if (i === aheadAt && ahead !== undefined) readAhead!.spent?.('wasted')
         return hit
       }
       return undefined
@@ -151,6 +184,13 @@ export function createTierStack(
       return deleted.some(Boolean)
     },
   }
+}
+
+/** One tier's copy of `key`, its body maybe left in the tier (`lookup`); throws when the tier fails. */
+async function lookupIn(tier: CacheTier, key: string): Promise<TierHit | undefined> {
+  if (tier.lookup) return tier.lookup(key)
+  const record = await tier.get(key)
+  return record === undefined ? undefined : { record, tier: tier.name }
 }
 
 /**

@@ -55,6 +55,7 @@ export interface CounterLabels {
   purge_replays_total: Record<never, never>
   l2_failovers_total: { from: string; to: string }
   l2_degraded_total: { operation: 'read' | 'write' }
+  l2_read_ahead_total: { outcome: 'used' | 'wasted' }
   breaker_transitions_total: { region: string; state: BreakerState }
   stats_flush_failures_total: Record<never, never>
   do_requests_total: { class: DurableObjectClass }
@@ -135,6 +136,10 @@ export const COUNTERS: { readonly [N in CounterName]: MetricSpec<CounterLabels[N
   l2_degraded_total: {
     help: 'L2 operations skipped because no region was available (breakers open or all failing).',
     labels: ['operation'],
+  },
+  l2_read_ahead_total: {
+    help: 'L2 reads started with the L1 lookup while the colo L1 mostly missed: used (L1 missed too) or wasted (L1 answered; one GET spent for nothing).',
+    labels: ['outcome'],
   },
   breaker_transitions_total: {
     help: 'Circuit breaker state changes, by region and new state (summed over isolates).',

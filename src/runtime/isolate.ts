@@ -1,5 +1,6 @@
 import { createCacheApiTier } from '../cache/l1-cache-api'
 import { createMemoryTier } from '../cache/memory-tier'
+import { MissRatio } from '../cache/miss-ratio'
 import type { CacheTier } from '../cache/tier'
 import { parseConfig, type Config } from '../config/load-config'
 import { RegionEvictions } from '../l2/region-evictions'
@@ -20,6 +21,8 @@ export interface Colo {
   /** Undefined when the memory tier is turned off. */
   readonly memory: CacheTier | undefined
   readonly l1: CacheTier
+  /** How often its L1 missed lately: while it mostly misses, a memory miss reads L2 with L1. */
+  readonly l1Misses: MissRatio
   readonly purges: PurgeScope
 }
 
@@ -140,7 +143,7 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
       metrics,
       l2 !== undefined
     )
-    return { memory, l1, purges }
+    return { memory, l1, l1Misses: new MissRatio(), purges }
   }
 
   return {

@@ -66,6 +66,12 @@ export function requestContext(
     retainStaleMs: config.retainStaleSeconds * 1000,
     // A copy read while the view is catching up waits for its log reads, at most a read deadline.
     guard: colo.purges.guard(near, config.l2?.readDeadlineMs ?? JOURNAL_DEADLINE_MS),
+    // While this colo's L1 mostly misses, L2 is read with it (no effect without L2 behind it).
+    readAhead: {
+      index: near - 1,
+      hint: colo.l1Misses,
+      spent: (outcome) => isolate.metrics.increment('l2_read_ahead_total', { outcome }),
+    },
   })
   let nearTiers: TierStack | undefined
   return {
