@@ -90,6 +90,42 @@ function namesAny(fields: EntryHead['headers'], names: readonly string[] | undef
  * a Headers object edited field by field.
  */
 function plainAnswer(entry: ReadEntry, options: ServeOptions): Response | Promise<Response> {
+  let fixed = fixedFields.get(entry.headers)
+  if (fixed?.status !== entry.status || fixed.length !== entry.body.byteLength) {
+    fixed = fixedFieldsOf(entry)
+    fixedFields.set(entry.headers, fixed)
+  }
+  const headers = new Headers(fixed.headers)
+  headers.set('age', String(currentAge(entry.initialAgeSec, entry.storedAt, options.now)))
+  headers.set(
+    'cache-status',
+    prependCacheStatus(formatCacheStatus(options.cacheName, options.status), fixed.upstream)
+  )
+  const init = { status: entry.status, headers, encodeBody: 'manual' } as const
+  if (options.method === 'HEAD' || fixed.nullBody) return new Response(null, init)
+  const body = hasBytes(entry) ? entry.body : entry.body.take()
+  return body instanceof Promise
+    ? body.then((bytes) => new Response(bytes, init))
+    : new Response(body, init)
+}
+
+interface FixedFields {
+  /** What they were computed for (a field list is shared by every copy decoded from one head). */
+  readonly status: number
+  readonly length: number
+  readonly headers: Headers
+  readonly upstream: string | null
+  readonly nullBody: boolean
+}
+
+/**
+ * The fields of a stored copy that are the same on every answer, by its (immutable) field list: a
+ * hot copy's answer copies a ready Headers object and sets Age and Cache-Status, rather than
+ * handing the runtime every field again (about a quarter of a memory hit's samples in a CPU profile).
+ */
+const fixedFields = new WeakMap<EntryHead['headers'], FixedFields>()
+
+function fixedFieldsOf(entry: ReadEntry): FixedFields {
   const out: Array<[string, string]> = []
   let upstream: string | undefined
   const whole = entry.status === 200
@@ -103,19 +139,15 @@ function plainAnswer(entry: ReadEntry, options: ServeOptions): Response | Promis
       out.push(field as [string, string])
     }
   }
-  out.push(['age', String(currentAge(entry.initialAgeSec, entry.storedAt, options.now))])
-  out.push([
-    'cache-status',
-    prependCacheStatus(formatCacheStatus(options.cacheName, options.status), upstream ?? null),
-  ])
   if (whole) out.push(['accept-ranges', 'bytes'])
   if (!nullBody) out.push(['content-length', String(entry.body.byteLength)])
-  const init = { status: entry.status, headers: out, encodeBody: 'manual' } as const
-  if (options.method === 'HEAD' || nullBody) return new Response(null, init)
-  const body = hasBytes(entry) ? entry.body : entry.body.take()
-  return body instanceof Promise
-    ? body.then((bytes) => new Response(bytes, init))
-    : new Response(body, init)
+  return {
+    status: entry.status,
+    length: entry.body.byteLength,
+    headers: new Headers(out),
+    upstream: upstream ?? null,
+    nullBody,
+  }
 }
 
 /**
