@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception'
 import { createAdminRoutes } from './admin/admin-routes'
 import type { AppEnv } from './app-env'
 import { matchRoute } from './config/route-matcher'
-import { membershipVerdict } from './guard/membership'
+import { penetrationVerdict } from './guard/membership'
 import { errorResponse } from './http/error-response'
 import { log } from './lib/log'
 import { requestPath } from './http/request-path'
@@ -69,15 +69,17 @@ app.all('*', async function edgeCache(c) {
     )
   }
   if (!CACHEABLE_METHODS.has(request.method)) return passThrough(request, url, context, 'method')
-  if (route === undefined) return passThrough(request, url, context, 'bypass', 'no-route')
-  if (route.bypass) return passThrough(request, url, context, 'bypass', 'route')
-  if (ambiguous) return passThrough(request, url, context, 'bypass', 'ambiguous-path')
-  // Penetration guard: an id the origin's list certainly lacks never reaches the origin.
-  if (route.membership && membershipVerdict(context, route, path) === 'absent') {
+  // Penetration guard: an id the origin's list certainly lacks never reaches the origin, however
+  // the path is spelled (before the route checks: a spelling must not dodge it into a pass-through).
+  const spellings = c.get('path').ruleSpellings
+  if (penetrationVerdict(context, context.config.routes, spellings) === 'absent') {
     return errorResponse(404, 'not_found', 'No such id (the origin’s id list lacks it).', {
       'cache-status': `${context.config.statusName}; detail=membership-absent`,
     })
   }
+  if (route === undefined) return passThrough(request, url, context, 'bypass', 'no-route')
+  if (route.bypass) return passThrough(request, url, context, 'bypass', 'route')
+  if (ambiguous) return passThrough(request, url, context, 'bypass', 'ambiguous-path')
   return handleCacheable(request, url, route, context)
 })
 

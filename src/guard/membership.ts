@@ -1,5 +1,5 @@
 import { base64ToBytes, bytesToBase64 } from '../l2/base64'
-import type { CompiledRoute } from '../config/route-matcher'
+import { matchRoute, type CompiledRoute } from '../config/route-matcher'
 import { readBodyWithLimit } from '../http/read-body'
 import { log } from '../lib/log'
 import { fetchOrigin, originUrlFor } from '../origin/origin-request'
@@ -51,6 +51,44 @@ function stateFor(isolate: Isolate, route: string): RouteState {
 /** The id a request names: its path's last segment (the whole of it, as normalised). */
 export function requestId(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1)
+}
+
+/** Whether any route has a membership guard (worked out once per routes list). */
+const guardedLists = new WeakMap<readonly CompiledRoute[], boolean>()
+
+function anyGuarded(routes: readonly CompiledRoute[]): boolean {
+  let guarded = guardedLists.get(routes)
+  if (guarded === undefined) {
+    guarded = routes.some((route) => route.membership !== undefined && !route.bypass)
+    guardedLists.set(routes, guarded)
+  }
+  return guarded
+}
+
+/**
+ * The guard over every spelling of the path a lenient origin might read (request-path.ts's
+ * `ruleSpellings`: separators decoded, `;params` dropped, lower case, no trailing slash), so neither
+ * `/products/404/` nor `/PRODUCTS/404` nor `/products/404;x` walks an absent id past it: `absent`
+ * when at least one spelling falls under a guarded route with an id, and every such spelling names
+ * an id its list certainly lacks. A spelling whose id is listed (or whose list is not usable) lets
+ * the request pass: a valid id is never refused for another reading of it.
+ */
+export function penetrationVerdict(
+  context: RequestContext,
+  routes: readonly CompiledRoute[],
+  spellings: readonly string[]
+): MembershipVerdict {
+  if (!anyGuarded(routes)) return 'open'
+  let absent = false
+  for (const spelling of spellings) {
+    const route = matchRoute(routes, spelling)
+    if (route === undefined || route.bypass || route.membership === undefined) continue
+    if (requestId(spelling) === '') continue
+    const verdict = membershipVerdict(context, route, spelling)
+    if (verdict !== 'absent') return verdict
+    absent = true
+  }
+  return absent ? 'absent' : 'open'
 }
 
 /**

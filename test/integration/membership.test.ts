@@ -35,6 +35,39 @@ describe('membership guard', () => {
     }
   })
 
+  it('no spelling of an absent id walks past the guard; no spelling of a listed id is refused', async () => {
+    const bindings = guarded({ source: '/__ids/products' })
+    const get = (path: string) => send(path, undefined, undefined, bindings)
+    await get('/products/9101') // loads the list (the guard is open until then)
+    expect((await get('/products/9102')).headers.get('cache-status')).toContain('membership-absent')
+    // A trailing slash, another case, a segment parameter, an encoded separator: each is a path a
+    // lenient origin reads as /products/<absent id>; none may reach it.
+    for (const spelling of [
+      '/products/9103/',
+      '/PRODUCTS/9104',
+      '/Products/9105/',
+      '/products/9106;x=1',
+      '/products%2F9107',
+      '/products//9108',
+    ]) {
+      const answer = await get(spelling)
+      expect(answer.status, spelling).toBe(404)
+      expect(answer.headers.get('cache-status'), spelling).toBe(
+        'edge-cache; detail=membership-absent'
+      )
+    }
+    const stats = await originStats()
+    for (const id of ['9103', '9104', '9105', '9106', '9107', '9108']) {
+      const reached = Object.keys(stats.byPath).filter((path) => path.includes(id))
+      expect(reached, id).toEqual([])
+    }
+    // A listed id in another spelling is not refused (whatever the origin makes of the spelling).
+    for (const spelling of ['/products/1/', '/PRODUCTS/1', '/products/1;v=2']) {
+      const answer = await get(spelling)
+      expect(answer.headers.get('cache-status') ?? '', spelling).not.toContain('membership-absent')
+    }
+  })
+
   it('a list that cannot be read leaves the guard open: requests reach the origin', async () => {
     const bindings = guarded({ source: '/__ids/none' })
     const get = (path: string) => send(path, undefined, undefined, bindings)
