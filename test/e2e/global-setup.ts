@@ -28,6 +28,7 @@ function e2eCacheConfig(): Record<string, unknown> {
   const config = structuredClone(vars.CACHE_CONFIG) as {
     l2?: Record<string, unknown>
     rateLimits?: unknown[]
+    routes?: unknown[]
   }
   config.l2 = { ...config.l2, timeoutMs: 1500, readDeadlineMs: 3000, writeTimeoutMs: 5000 }
   // A miss-rate limit on its own paths (test/e2e/miss-rate-limit.test.ts).
@@ -41,6 +42,20 @@ function e2eCacheConfig(): Record<string, unknown> {
       limit: 5,
       windowSeconds: 60,
     },
+  ]
+  // Route features on their own paths, ahead of the catch-all (test/e2e/route-features.test.ts).
+  config.routes = [
+    {
+      // The echo origin answers any id; the demo origin's product list says which exist. A tiny
+      // false-positive rate makes "every absent id is stopped" an exact assertion.
+      pattern: '/echo/e2e-membership/*',
+      ttl: 60,
+      membership: { source: '/__ids/products', refreshSeconds: 60, falsePositiveRate: 0.000001 },
+    },
+    { pattern: '/echo/e2e-jitter/**', ttl: 100, freshnessJitter: 0.5 },
+    { pattern: '/echo/e2e-no-jitter/**', ttl: 100 },
+    { pattern: '/echo/e2e-write-through/**', writeThrough: true },
+    ...(config.routes ?? []),
   ]
   return config
 }
