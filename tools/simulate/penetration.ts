@@ -5,6 +5,7 @@
  * the demo origin's `/__ids/products` list), a miss-rate limit (`rateLimits[].counts = "origin"`),
  * and both. It reports the origin fetches the flood caused on each, and what the legit client got.
  */
+import { get, originByPath, percentile, type Sample } from './client'
 import type { Mode, Row, Target } from './scenarios'
 
 const VARIANTS = ['none', 'membership', 'miss-limit', 'both'] as const
@@ -51,37 +52,13 @@ export function penetrationRules(mode: Mode): Record<string, unknown>[] {
   }))
 }
 
-interface Answer {
-  readonly ms: number
-  readonly status: number
-  readonly cacheStatus: string
-}
-
-async function get(url: string, ip: string): Promise<Answer> {
-  const started = performance.now()
-  try {
-    const response = await fetch(url, { headers: { 'cf-connecting-ip': ip } })
-    await response.arrayBuffer()
-    return {
-      ms: performance.now() - started,
-      status: response.status,
-      cacheStatus: response.headers.get('cache-status') ?? '',
-    }
-  } catch {
-    return { ms: performance.now() - started, status: 0, cacheStatus: '' }
-  }
-}
-
 /** Origin fetches under `prefix`, split into the valid ids' and the rest's. */
 async function originFetches(
   stack: Target,
   under: string
 ): Promise<{ valid: number; other: number }> {
-  const stats = (await (await fetch(`${stack.originUrl}/__origin/stats`)).json()) as {
-    byPath: Record<string, number>
-  }
   const counts = { valid: 0, other: 0 }
-  for (const [path, n] of Object.entries(stats.byPath)) {
+  for (const [path, n] of Object.entries(await originByPath(stack))) {
     if (!path.startsWith(under)) continue
     if (VALID_IDS.includes(path.slice(under.length))) counts.valid += n
     else counts.other += n
@@ -97,21 +74,18 @@ function randomId(): string {
 /** A guarded route's list is loaded once an absent id gets the edge's 404 (at most ~10 s). */
 async function warmGuard(stack: Target, variant: Variant): Promise<boolean> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const answer = await get(`${stack.workerUrl}${prefix(variant)}${randomId()}`, WARM_UP)
+    const answer = await get(`${stack.workerUrl}${prefix(variant)}${randomId()}`, {
+      'cf-connecting-ip': WARM_UP,
+    })
     if (answer.cacheStatus.includes('membership-absent')) return true
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   return false
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
-
 interface Outcome {
-  readonly flood: Answer[]
-  readonly legit: Answer[]
+  readonly flood: Sample[]
+  readonly legit: Sample[]
   readonly floodFetches: number
   readonly legitFetches: number
 }
@@ -120,18 +94,20 @@ interface Outcome {
 async function attack(stack: Target, variant: Variant): Promise<Outcome> {
   const under = prefix(variant)
   const before = await originFetches(stack, under)
-  const flood: Answer[] = []
-  const legit: Answer[] = []
+  const flood: Sample[] = []
+  const legit: Sample[] = []
   let sent = 0
   await Promise.all([
     ...Array.from({ length: FLOOD_CONCURRENCY }, async () => {
       while (sent++ < FLOOD)
-        flood.push(await get(`${stack.workerUrl}${under}${randomId()}`, ATTACKER))
+        flood.push(
+          await get(`${stack.workerUrl}${under}${randomId()}`, { 'cf-connecting-ip': ATTACKER })
+        )
     }),
     (async () => {
       for (let i = 0; i < LEGIT_REQUESTS; i++) {
         const id = VALID_IDS[i % VALID_IDS.length]!
-        legit.push(await get(`${stack.workerUrl}${under}${id}`, LEGIT))
+        legit.push(await get(`${stack.workerUrl}${under}${id}`, { 'cf-connecting-ip': LEGIT }))
       }
     })(),
   ])
@@ -168,7 +144,7 @@ export async function penetration(stack: Target, mode: Mode): Promise<Row> {
   const samples = [...both.flood, ...both.legit]
   const sorted = samples.map((s) => s.ms).sort((a, b) => a - b)
   const legit = VARIANTS.flatMap((variant) => outcomes[variant].legit)
-  const count = (answers: Answer[], test: (a: Answer) => boolean) => answers.filter(test).length
+  const count = (answers: Sample[], test: (a: Sample) => boolean) => answers.filter(test).length
   const fetches = VARIANTS.map((v) => `${v} ${outcomes[v].floodFetches}`).join(', ')
   const edge404 = count(both.flood, (a) => a.cacheStatus.includes('membership-absent'))
   const note =

@@ -3,6 +3,7 @@
  * bench's targets): each returns one row of origin fetches, client-visible misses, errors and latency.
  */
 import { unstable_readConfig } from 'wrangler'
+import { get, originControl, originFetches, percentile, type Sample } from './client'
 import { penetration, penetrationRoutes, penetrationRules } from './penetration'
 import { zipf, zipfRoutes } from './zipf'
 
@@ -70,50 +71,6 @@ export function cacheConfig(mode: Mode): string {
   config.negativeCache = { ttlSeconds: on ? 10 : 0 }
   config.origin = { breaker: { enabled: on } }
   return JSON.stringify(config)
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
-
-interface Sample {
-  ms: number
-  status: number
-  cacheStatus: string
-}
-
-async function get(url: string): Promise<Sample> {
-  const started = performance.now()
-  try {
-    const response = await fetch(url)
-    await response.arrayBuffer()
-    return {
-      ms: performance.now() - started,
-      status: response.status,
-      cacheStatus: response.headers.get('cache-status') ?? '',
-    }
-  } catch {
-    return { ms: performance.now() - started, status: 0, cacheStatus: '' }
-  }
-}
-
-async function originControl(stack: Target, path: string, body: unknown): Promise<void> {
-  const response = await fetch(`${stack.originUrl}/__origin/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  await response.arrayBuffer()
-}
-
-async function originFetches(stack: Target, prefix: string): Promise<number> {
-  const stats = (await (await fetch(`${stack.originUrl}/__origin/stats`)).json()) as {
-    byPath: Record<string, number>
-  }
-  return Object.entries(stats.byPath)
-    .filter(([path]) => path.startsWith(prefix))
-    .reduce((sum, [, count]) => sum + count, 0)
 }
 
 function summarise(
@@ -192,7 +149,7 @@ export async function originDown(stack: Target, mode: Mode): Promise<Row> {
   await originControl(stack, 'latency', { ms: 50 })
   const prefix = `/echo/sim/down-${mode}-`
   const urls = Array.from({ length: 20 }, (_, i) => `${stack.workerUrl}${prefix}${i}`)
-  await Promise.all(urls.map(get))
+  await Promise.all(urls.map((url) => get(url)))
   const before = await originFetches(stack, prefix)
   const samples: Sample[] = []
   const started = Date.now()
@@ -234,7 +191,7 @@ export async function batchExpiry(stack: Target, mode: Mode): Promise<Row> {
   const urls = (set: string) =>
     Array.from({ length: keys }, (_, i) => `${stack.workerUrl}/echo/sim/${set}/${mode}-${i}`)
   const prefix = (set: string) => `/echo/sim/${set}/${mode}-`
-  for (const set of sets) await Promise.all(urls(set).map(get))
+  for (const set of sets) await Promise.all(urls(set).map((url) => get(url)))
   const last = { 'batch-jitter': 0, 'batch-plain': 0 }
   const peaks = { 'batch-jitter': 0, 'batch-plain': 0 }
   for (const set of sets) last[set] = await originFetches(stack, prefix(set))

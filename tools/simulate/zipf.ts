@@ -4,6 +4,7 @@
  * interleaved so both see the same demand in one run. It reports what adaptive TTL trades: origin
  * fetches against the age of the data clients get.
  */
+import { originFetches, percentile } from './client'
 import type { Mode, Row, Target } from './scenarios'
 
 const KEYS = 200
@@ -99,20 +100,6 @@ async function get(url: string, firstSeen: FirstSeen): Promise<Answer> {
   } catch {
     return { ms: performance.now() - started, status: 0, cacheStatus: '', ageMs: 0 }
   }
-}
-
-async function originFetches(stack: Target, prefix: string): Promise<number> {
-  const stats = (await (await fetch(`${stack.originUrl}/__origin/stats`)).json()) as {
-    byPath: Record<string, number>
-  }
-  return Object.entries(stats.byPath)
-    .filter(([path]) => path.startsWith(prefix))
-    .reduce((sum, [, count]) => sum + count, 0)
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 interface Figures {
