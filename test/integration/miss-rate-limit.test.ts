@@ -15,6 +15,7 @@ import {
   originStats,
   send,
 } from '../helpers/worker'
+import { hangingLimiter } from '../helpers/chaos-limiter'
 
 function withMissRule(rule: Record<string, unknown>, bindings: Record<string, unknown> = {}) {
   const base = envWithConfig((config) => {
@@ -280,13 +281,7 @@ describe('miss-rate limits', () => {
   })
 
   describe('when the limiter cannot answer in time', () => {
-    const hanging = {
-      idFromName: (name: string) => env.RATE_LIMITER!.idFromName(name),
-      get: () => ({
-        lease: () => new Promise<never>(() => {}),
-        release: () => new Promise<never>(() => {}),
-      }),
-    }
+    const hanging = hangingLimiter()
 
     it('fails open: misses reach the origin, without RateLimit fields', async () => {
       const bindings = withMissRule({ limit: 1, timeoutMs: 50 }, { RATE_LIMITER: hanging })

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { RateLimiter } from '../../durable-objects/rate-limiter'
 import { envWithConfig, json, originStats, send } from '../helpers/worker'
+import { hangingLimiter } from '../helpers/chaos-limiter'
 
 function withRule(rule: Record<string, unknown>, bindings: Record<string, unknown> = {}) {
   const base = envWithConfig((config) => {
@@ -173,14 +174,7 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
   })
 
   describe('when the limiter cannot answer in time', () => {
-    // A chaos wrapper around the real namespace: every call hangs past the rule's deadline.
-    const hanging = {
-      idFromName: (name: string) => env.RATE_LIMITER!.idFromName(name),
-      get: () => ({
-        lease: () => new Promise<never>(() => {}),
-        release: () => new Promise<never>(() => {}),
-      }),
-    }
+    const hanging = hangingLimiter()
 
     it('fails open: the request is served, without RateLimit fields', async () => {
       const bindings = withRule(
