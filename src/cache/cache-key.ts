@@ -1,4 +1,5 @@
 import type { KeyRules } from '../config/schema'
+import { BoundedMemo } from '../lib/bounded-memo'
 import { canonicalAcceptEncoding, canonicalAcceptLanguage } from '../http/accept'
 
 /*
@@ -67,10 +68,11 @@ export function normalizeQuery(params: URLSearchParams, rules: QueryRules): stri
   return normalizeQueryOf(params, compileQueryRules(rules))
 }
 
-/** Normalised queries by raw query string, per rules object (a hot URL's query is worked out once). */
-const MAX_KNOWN_QUERIES = 1024
-const MAX_KNOWN_QUERY_LENGTH = 1024
-const knownQueries = new WeakMap<QueryRules, Map<string, string>>()
+/**
+ * Normalised queries by raw query string, per rules object (a hot URL's query is worked out once):
+ * 1024 queries of at most 1 KiB each.
+ */
+const knownQueries = new WeakMap<QueryRules, BoundedMemo<string>>()
 
 /**
  * normalizeQuery of `url`'s query, remembered by its raw text (`url.search`, which alone decides the
@@ -80,16 +82,8 @@ export function normalizedQueryOf(url: URL, rules: QueryRules): string {
   const search = url.search
   if (search === '') return ''
   let known = knownQueries.get(rules)
-  if (known === undefined) knownQueries.set(rules, (known = new Map()))
-  let query = known.get(search)
-  if (query === undefined) {
-    query = normalizeQuery(url.searchParams, rules)
-    if (search.length <= MAX_KNOWN_QUERY_LENGTH) {
-      if (known.size >= MAX_KNOWN_QUERIES) known.delete(known.keys().next().value!)
-      known.set(search, query)
-    }
-  }
-  return query
+  if (known === undefined) knownQueries.set(rules, (known = new BoundedMemo(1024, 1024)))
+  return known.get(search) ?? known.remember(search, normalizeQuery(url.searchParams, rules))
 }
 
 function normalizeQueryOf(params: URLSearchParams, matcher: QueryMatcher): string {

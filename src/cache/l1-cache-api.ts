@@ -1,4 +1,5 @@
 import { base64ToBytes, bytesToBase64 } from '../l2/base64'
+import { BoundedMemo } from '../lib/bounded-memo'
 import type { MetricsAccumulator } from '../metrics/accumulator'
 import {
   type CacheEntry,
@@ -21,25 +22,18 @@ const MAX_HEAD_FIELD = 32 * 1024
 
 const EMPTY = new Uint8Array(0)
 
-/** Heads kept decoded, by their field's text, and the longest field kept (bounds: ~1 MiB of text). */
-const MAX_DECODED_HEADS = 256
-const MAX_DECODED_FIELD = 4096
-const decodedHeads = new Map<string, DecodedHead>()
+/** Heads kept decoded, by their field's text: 256 fields of at most 4 KiB (~1 MiB of text). */
+const decodedHeads = new BoundedMemo<DecodedHead>(256, 4096)
 
 /**
  * The head a field holds, decoded once per isolate for a hot copy: the field's text is the whole
  * input of the decoding, so equal text is an equal head. Shared between requests, hence frozen.
  */
 function decodeHeadField(field: string): DecodedHead {
-  const known = decodedHeads.get(field)
-  if (known !== undefined) return known
-  const decoded = deepFreeze(decodeHead(base64ToBytes(field)))
-  if (field.length <= MAX_DECODED_FIELD) {
-    if (decodedHeads.size >= MAX_DECODED_HEADS)
-      decodedHeads.delete(decodedHeads.keys().next().value!)
-    decodedHeads.set(field, decoded)
-  }
-  return decoded
+  return (
+    decodedHeads.get(field) ??
+    decodedHeads.remember(field, deepFreeze(decodeHead(base64ToBytes(field))))
+  )
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,5 +1,6 @@
 import { compilePattern } from '../config/route-matcher'
 import type { RateLimitRule } from '../config/schema'
+import { BoundedMemo } from '../lib/bounded-memo'
 import { clientAddress } from './client-ip'
 
 export interface CompiledRateLimitRule extends RateLimitRule {
@@ -48,14 +49,7 @@ const encoder = new TextEncoder()
 export async function identityName(rule: CompiledRateLimitRule, headers: Headers): Promise<string> {
   const text = identityText(rule, headers)
   const names = namesOf(rule)
-  const known = names.get(text)
-  if (known !== undefined) return known
-  const name = await digestName(rule, text)
-  if (text.length <= MAX_KNOWN_IDENTITY_LENGTH) {
-    if (names.size >= MAX_KNOWN_IDENTITIES) names.delete(names.keys().next().value!)
-    names.set(text, name)
-  }
-  return name
+  return names.get(text) ?? names.remember(text, await digestName(rule, text))
 }
 
 /** identityName when this isolate already worked it out (no digest to wait for); else undefined. */
@@ -76,20 +70,18 @@ function identityText(rule: CompiledRateLimitRule, headers: Headers): string {
   return parts.join('\n')
 }
 
-function namesOf(rule: CompiledRateLimitRule): Map<string, string> {
+function namesOf(rule: CompiledRateLimitRule): BoundedMemo<string> {
   let names = knownNames.get(rule)
-  if (names === undefined) knownNames.set(rule, (names = new Map()))
+  if (names === undefined) knownNames.set(rule, (names = new BoundedMemo(4096, 1024)))
   return names
 }
 
 /**
  * Object names already worked out, per rule, by identity text: a busy client's requests skip the
- * digest (a hot identity's permits are local; hashing was what each still paid). Bounded in count
- * and in each text's length; header values are client-chosen.
+ * digest (a hot identity's permits are local; hashing was what each still paid). 4096 identities
+ * of texts up to 1 KiB; header values are client-chosen.
  */
-const MAX_KNOWN_IDENTITIES = 4096
-const MAX_KNOWN_IDENTITY_LENGTH = 1024
-const knownNames = new WeakMap<CompiledRateLimitRule, Map<string, string>>()
+const knownNames = new WeakMap<CompiledRateLimitRule, BoundedMemo<string>>()
 
 async function digestName(rule: CompiledRateLimitRule, text: string): Promise<string> {
   const { identity } = rule
