@@ -62,12 +62,20 @@ export function responseFromEntry(
     if (hasBytes(entry)) return partial(entry.body, headers, range.first, range.last)
     return entry.body.bytes().then((bytes) => partial(bytes, headers, range.first, range.last))
   }
-  const noBody = options.method === 'HEAD' || NULL_BODY_STATUS.has(entry.status)
   // The stored body's length on GET and HEAD alike (a HEAD gets the GET's, RFC 9110 §8.6): set in the
   // fields, not left to the runtime, so every answer from the cache carries it.
   if (!NULL_BODY_STATUS.has(entry.status)) headers.set('content-length', String(length))
+  return wholeAnswer(entry, headers, options.method)
+}
+
+/** The stored response with `headers`: its body on a GET, none on a HEAD or a null-body status. */
+function wholeAnswer(
+  entry: ReadEntry,
+  headers: Headers,
+  method: string
+): Response | Promise<Response> {
   const init = { status: entry.status, headers, encodeBody: 'manual' } as const
-  if (noBody) return new Response(null, init)
+  if (method === 'HEAD' || NULL_BODY_STATUS.has(entry.status)) return new Response(null, init)
   // The stored bytes are the origin's, already in its Content-Encoding: sent as they are, not re-coded.
   const body = hasBytes(entry) ? entry.body : entry.body.take()
   return body instanceof Promise
@@ -86,8 +94,7 @@ function namesAny(fields: EntryHead['headers'], names: readonly string[] | undef
 
 /**
  * The usual hit (the whole stored response, no targeted field to drop): the same fields as the
- * general path, computed over the stored list in JS and handed to the runtime once, rather than
- * a Headers object edited field by field.
+ * general path, from the copy's fixed fields (fixedFieldsOf) plus Age and Cache-Status.
  */
 function plainAnswer(entry: ReadEntry, options: ServeOptions): Response | Promise<Response> {
   let fixed = fixedFields.get(entry.headers)
@@ -101,12 +108,7 @@ function plainAnswer(entry: ReadEntry, options: ServeOptions): Response | Promis
     'cache-status',
     prependCacheStatus(formatCacheStatus(options.cacheName, options.status), fixed.upstream)
   )
-  const init = { status: entry.status, headers, encodeBody: 'manual' } as const
-  if (options.method === 'HEAD' || fixed.nullBody) return new Response(null, init)
-  const body = hasBytes(entry) ? entry.body : entry.body.take()
-  return body instanceof Promise
-    ? body.then((bytes) => new Response(bytes, init))
-    : new Response(body, init)
+  return wholeAnswer(entry, headers, options.method)
 }
 
 interface FixedFields {
@@ -115,7 +117,6 @@ interface FixedFields {
   readonly length: number
   readonly headers: Headers
   readonly upstream: string | null
-  readonly nullBody: boolean
 }
 
 /**
@@ -146,7 +147,6 @@ function fixedFieldsOf(entry: ReadEntry): FixedFields {
     length: entry.body.byteLength,
     headers: new Headers(out),
     upstream: upstream ?? null,
-    nullBody,
   }
 }
 

@@ -179,7 +179,17 @@ export class LeaseBook {
     }
     // Map order is recency: the least recently used identity comes first.
     this.identities.set(key, permits)
-    return this.decide(permits, defer)
+    const held = this.takeLocal(permits, defer)
+    if (held !== undefined) return held
+    permits.asking++
+    try {
+      return await this.ask(permits)
+    } catch (error) {
+      // A bug, not the object: the request still gets an answer.
+      return { unavailable: String(error) }
+    } finally {
+      permits.asking--
+    }
   }
 
   /**
@@ -194,32 +204,24 @@ export class LeaseBook {
     const permits = this.identities.get(key)
     if (permits === undefined) return undefined
     permits.policy = policy
-    const held = permits.local(this.clock())
-    if (held === undefined) return undefined
-    this.identities.delete(key)
-    this.identities.set(key, permits)
-    if (defer !== undefined && held.decision.allowed) this.prefetch(permits, defer)
+    const held = this.takeLocal(permits, defer)
+    if (held !== undefined) {
+      this.identities.delete(key)
+      this.identities.set(key, permits)
+    }
     return held
   }
 
-  private async decide(
+  /** A held permit or a standing refusal (renewing a lease running low); undefined: ask the object. */
+  private takeLocal(
     permits: IdentityPermits,
     defer: ((work: Promise<unknown>) => void) | undefined
-  ): Promise<PermitResult> {
+  ): PermitResult | undefined {
     const held = permits.local(this.clock())
-    if (held !== undefined) {
-      if (defer !== undefined && held.decision.allowed) this.prefetch(permits, defer)
-      return held
+    if (held !== undefined && defer !== undefined && held.decision.allowed) {
+      this.prefetch(permits, defer)
     }
-    permits.asking++
-    try {
-      return await this.ask(permits)
-    } catch (error) {
-      // A bug, not the object: the request still gets an answer.
-      return { unavailable: String(error) }
-    } finally {
-      permits.asking--
-    }
+    return held
   }
 
   /** A permit of `key` went back to its object (`forget`): a standing refusal no longer holds. */
