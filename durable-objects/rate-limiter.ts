@@ -44,12 +44,14 @@ const count = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 
  * any instant, used or held, never exceed `limit`: however many isolates hold leases, admissions in
  * any window never do either. Unused permits come back with `returns`; held ones never returned
  * count as used (the safe side). The log and leases are persisted (an eviction cannot reset a
- * window); an alarm a window after the newest stamp deletes everything, so an identity that stops
+ * window); an alarm one to two windows after the newest stamp deletes everything, so an identity that stops
  * sending costs nothing.
  */
 export class RateLimiter extends DurableObject {
   private log = new StampLog()
   private leases = new Map<string, LeaseRecord>()
+  /** When the scheduled alarm fires (0: none): set again only when a stamp outlives it. */
+  private alarmAt = 0
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env)
@@ -58,6 +60,7 @@ export class RateLimiter extends DurableObject {
       this.log = StampLog.from(await ctx.storage.get(LOG_KEY))
       // Storage keeps a Map as it is (structured clone).
       this.leases = (await ctx.storage.get<Map<string, LeaseRecord>>(LEASES_KEY)) ?? new Map()
+      this.alarmAt = (await ctx.storage.getAlarm()) ?? 0
     })
   }
 
@@ -164,6 +167,7 @@ export class RateLimiter extends DurableObject {
 
   override async alarm(): Promise<void> {
     // Every stamp is older than its window by now (the alarm follows the newest one).
+    this.alarmAt = 0
     this.log = new StampLog()
     this.leases = new Map()
     await this.ctx.storage.deleteAll()
@@ -209,7 +213,21 @@ export class RateLimiter extends DurableObject {
     const newest = this.log.newest
     if (granted && newest !== undefined) {
       // Real time, not `now`: the alarm must follow the newest stamp by a full window.
-      await this.ctx.storage.setAlarm(Date.now() + Math.max(0, newest - now) + rule.windowMs)
+      await this.scheduleAlarm(
+        Date.now() + Math.max(0, newest - now) + rule.windowMs,
+        rule.windowMs
+      )
     }
+  }
+
+  /**
+   * Makes the alarm fire no earlier than `due`. A busy identity's newest stamp moves on with every
+   * lease: the alarm is set a window past `due`, so it is written about once a window, not once a
+   * lease (it fires at most a window late; it only deletes what has expired).
+   */
+  private async scheduleAlarm(due: number, slackMs: number): Promise<void> {
+    if (due <= this.alarmAt) return
+    this.alarmAt = due + slackMs
+    await this.ctx.storage.setAlarm(this.alarmAt)
   }
 }

@@ -306,9 +306,9 @@ export const rateLimitRuleSchema = z
       .describe(
         'Permits an isolate leases from the limiter at a time, its own request included, and ' +
           'admits locally until used or a tenth of the window (at most 10 s) has passed: about ' +
-          '1/leaseSize of the Durable Object round trips. With half a lease left, the next one (sized by ' +
-          'recent use, up to 8 × leaseSize) is asked for in the background, so a busy identity ' +
-          'rarely waits on the limiter. ' +
+          "1/leaseSize of the Durable Object round trips. With a few round trips' worth of permits " +
+          'left (at most half a lease), the next one (sized by recent use, up to 8 × leaseSize) is ' +
+          'asked for in the background, so a busy identity rarely waits on the limiter. ' +
           'Admissions stay exact (leased permits count as used); permits leased and not yet used ' +
           '(one renewal more) may refuse other isolates. 1: the limiter decides every request.'
       ),

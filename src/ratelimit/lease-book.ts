@@ -57,11 +57,13 @@ class IdentityPermits {
   asking = 0
   /** A background lease request in flight (see LeaseBook `prefetch`). */
   prefetching = false
-  /** Permits used here since `since`, and the last lease's length and size: the identity's demand. */
+  /** Permits used here since `since`, the lease length, and the last renewal's size: the demand. */
   used = 0
   since: number
   leaseMs = 0
-  lastHold = 0
+  demand = 0
+  /** The object's round trip as this isolate sees it (a moving average; 0: not yet measured). */
+  rttMs = 0
 
   constructor(
     public source: PermitSource,
@@ -133,7 +135,23 @@ function renewalSize(permits: IdentityPermits, leaseSize: number, now: number): 
     elapsed > 0 && permits.leaseMs > 0 ? Math.ceil((permits.used * permits.leaseMs) / elapsed) : 0
   permits.used = 0
   permits.since = now
-  return Math.min(leaseSize * MAX_RENEWAL_LEASES, Math.max(leaseSize, demand))
+  permits.demand = Math.min(leaseSize * MAX_RENEWAL_LEASES, Math.max(leaseSize, demand))
+  return permits.demand
+}
+
+/**
+ * How few held permits start a renewal: what lasts about three of the object's round trips at the
+ * rate a lease was sized for (a lease lasts `leaseMs`), between an eighth and half of a lease. Late
+ * enough that the next lease is not granted long before its permits are used (a lease's time runs
+ * from its grant: one granted with half the last still held loses half its time, and a busy
+ * identity then renews twice a lease), early enough that it lands before the last permit goes.
+ * Half a lease until the round trip is known.
+ */
+function renewalPoint(permits: IdentityPermits, leaseSize: number): number {
+  const lease = Math.max(leaseSize, permits.demand)
+  if (permits.rttMs === 0 || permits.leaseMs === 0) return lease / 2
+  const share = Math.min(1 / 2, Math.max(1 / 8, (3 * permits.rttMs) / permits.leaseMs))
+  return lease * share
 }
 
 /**
@@ -179,7 +197,11 @@ export class LeaseBook {
     }
     // Map order is recency: the least recently used identity comes first.
     this.identities.set(key, permits)
-    const held = this.takeLocal(permits, defer)
+    const held =
+      this.takeLocal(permits, defer) ??
+      (permits.prefetching || permits.asking > 0
+        ? await this.awaitRenewal(permits, defer)
+        : undefined)
     if (held !== undefined) return held
     permits.asking++
     try {
@@ -222,6 +244,27 @@ export class LeaseBook {
       this.prefetch(permits, defer)
     }
     return held
+  }
+
+  /**
+   * A request that finds no permit while a lease is on its way (a renewal, or another request's
+   * own call, which holds permits for others) waits a little for it, on its own timers (workerd
+   * cancels a request that waits on I/O another request started), instead of asking the object
+   * itself: in a burst, every request in the gap would otherwise make its own call. For about two
+   * of the object's round trips, never past the policy's deadline; undefined: ask.
+   */
+  private async awaitRenewal(
+    permits: IdentityPermits,
+    defer: ((work: Promise<unknown>) => void) | undefined
+  ): Promise<PermitResult | undefined> {
+    const waitMs = Math.min(permits.policy.timeoutMs, Math.max(2, Math.ceil(2 * permits.rttMs)))
+    // Counted in ticks, not by the clock: a test's clock may stand still.
+    for (let tick = 0; tick < waitMs && (permits.prefetching || permits.asking > 0); tick++) {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      const held = this.takeLocal(permits, defer)
+      if (held !== undefined) return held
+    }
+    return this.takeLocal(permits, defer)
   }
 
   /** A permit of `key` went back to its object (`forget`): a standing refusal no longer holds. */
@@ -289,9 +332,10 @@ export class LeaseBook {
    */
   private deposit(permits: IdentityPermits, answer: LeaseAnswer, sentAt: number): number {
     const resetAt = sentAt + answer.resetMs
+    const rtt = Math.max(0, this.clock() - sentAt)
+    permits.rttMs = permits.rttMs === 0 ? rtt : 0.8 * permits.rttMs + 0.2 * rtt
     permits.leaseMs = answer.leaseMs
     if (answer.held > 0) {
-      permits.lastHold = answer.held
       permits.leases.push({
         id: answer.id,
         left: answer.held,
@@ -305,8 +349,8 @@ export class LeaseBook {
   }
 
   /**
-   * When at most half a lease is left and nothing is on its way, asks for the next lease in the
-   * background (`defer`): no request waits on it (workerd forbids waiting on another request's
+   * When few permits are left (`renewalPoint`) and nothing is on its way, asks for the next lease
+   * in the background (`defer`): no request waits on it (workerd forbids waiting on another request's
    * I/O); requests that find permits when it lands use them. One renewal at a time, started only
    * with half a lease or less held, sized by recent demand (`renewalSize`): it adds at most
    * 8 × `leaseSize` to what an isolate holds unused per identity, and for a steady client about
@@ -316,7 +360,7 @@ export class LeaseBook {
   private prefetch(permits: IdentityPermits, defer: (work: Promise<unknown>) => void): void {
     const { leaseSize, timeoutMs } = permits.policy
     if (leaseSize < 2 || permits.prefetching || permits.asking > 0) return
-    if (permits.held() * 2 > Math.max(leaseSize, permits.lastHold)) return
+    if (permits.held() > renewalPoint(permits, leaseSize)) return
     permits.prefetching = true
     const returns = permits.returns.splice(0)
     const sentAt = this.clock()

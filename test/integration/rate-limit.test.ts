@@ -277,6 +277,24 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
     })
   })
 
+  it('sets its alarm about once a window, not once per lease, always past the newest stamp', async () => {
+    const stub = env.RATE_LIMITER!.get(env.RATE_LIMITER!.idFromName(`alarm-slack-${Date.now()}`))
+    const rule = { limit: 1000, windowMs: 60_000 }
+    const lease = () =>
+      runInDurableObject(stub, (limiter: RateLimiter) =>
+        limiter.lease(rule, { take: 1, hold: 7, returns: [] })
+      )
+    const alarm = () =>
+      runInDurableObject(stub, (_limiter: RateLimiter, state) => state.storage.getAlarm())
+    const first = await lease()
+    const scheduled = await alarm()
+    // The held permits are stamped at the lease's end: the alarm follows that stamp by a window.
+    expect(scheduled).toBeGreaterThanOrEqual(first.at + first.leaseMs + rule.windowMs)
+    const second = await lease()
+    expect(await alarm()).toBe(scheduled)
+    expect(scheduled).toBeGreaterThanOrEqual(second.at + second.leaseMs + rule.windowMs)
+  })
+
   it('forgets an identity after its window (the alarm deletes its state)', async () => {
     const stub = env.RATE_LIMITER!.get(env.RATE_LIMITER!.idFromName('alarm-test'))
     await runInDurableObject(stub, (limiter: RateLimiter) =>

@@ -422,6 +422,32 @@ describe('background lease renewal (prefetch)', () => {
     expect(calls.lease).toBe(before)
   })
 
+  it('requests that find no permit wait for the lease on its way instead of each asking', async () => {
+    const clock = new TestClock()
+    const rule = { limit: 10_000, windowMs: 60_000 }
+    const real = limiterSource(uniqueName('gap'), rule, clock)
+    let asked = 0
+    const source: PermitSource = {
+      lease: async (request) => {
+        asked++
+        // A round trip of 10 ms on the book's clock; a renewal also lands a little late.
+        if (request.take === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+        clock.now += 10
+        return real.lease(request)
+      },
+      release: (returns) => real.release(returns),
+    }
+    const { book, defer, settle } = isolate(clock)
+    expect(admittedOf([await book.acquire('id', source, policy(10_000), defer)])).toBe(1)
+    // 40 at once with 7 held: a few take them, one starts the renewal, the rest find none.
+    const results = await burst(40, () => book.acquire('id', source, policy(10_000), defer))
+    await settle()
+    expect(admittedOf(results)).toBe(40)
+    // Asking for each request in the gap would be about 30 calls; waiting, a chain of renewals
+    // (each sized by demand, at least a lease of 8) serves them.
+    expect(asked).toBeLessThanOrEqual(1 + Math.ceil(33 / 8) + 2)
+  })
+
   it('a renewal that fails or hangs costs no request anything, and its late grant goes back', async () => {
     const clock = new TestClock()
     const rule = { limit: 50, windowMs: 60_000 }
