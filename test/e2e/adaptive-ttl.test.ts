@@ -68,14 +68,18 @@ async function readMany(url: string, hits: number): Promise<string[]> {
 
 describe('adaptive TTL by popularity (wrangler dev)', () => {
   it('a hot key is kept fresh up to the ceiling, a cold one for half its max-age', async () => {
-    const cold = await get(`/echo/adaptive-e2e/cold-${run}?h-cache-control=max-age%3D2`)
-    expect(cold).toMatch(/fwd=miss; ttl=1; stored; popularity=\d+$/)
+    // Half of max-age=20, less the copy's initial age (its fetch and the origin's whole-second
+    // Date: a second or two on a busy machine); unadapted it would be about 20, lengthened up to 60.
+    const cold = await get(`/echo/adaptive-e2e/cold-${run}?h-cache-control=max-age%3D20`)
+    expect(cold).toMatch(/fwd=miss; ttl=([89]|10); stored; popularity=\d+$/)
 
     const hot = await readMany(`/echo/adaptive-e2e/hot-${run}?h-cache-control=max-age%3D2`, 60)
     const ttls = fillTtls(hot)
-    // The first fill was cold; a later one carried the counted hits to the Coalescer: lengthened
-    // past the origin's max-age (how far depends on how many hits it had counted by then).
-    expect(ttls[0]).toBe(1)
+    // The first fill was cold (half of max-age=2, less its initial age: 1, or 0 once the fetch and
+    // the origin's whole-second Date add up to a second); a later one carried the counted hits to the
+    // Coalescer: lengthened past the origin's max-age (how far depends on how many hits it had
+    // counted by then).
+    expect(ttls[0]).toBeLessThanOrEqual(1)
     expect(Math.max(...ttls)).toBeGreaterThan(2)
     expect(Math.max(...ttls)).toBeLessThanOrEqual(CEILING)
     for (const status of hot)

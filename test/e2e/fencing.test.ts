@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { getAt, settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
+const originUrl = inject('originUrl')
 const adminToken = inject('adminToken')
 const controlUrl = inject('regionsControlUrl')
 const run = crypto.randomUUID().slice(0, 8)
@@ -65,6 +66,14 @@ async function stored(fragment: string): Promise<{ region: string; key: string; 
   return found
 }
 
+/** How many requests the demo origin has received for `pathname` (counted as they arrive). */
+async function originReceived(pathname: string): Promise<number> {
+  const stats = (await (await fetch(`${originUrl}/__origin/stats`)).json()) as {
+    byPath: Record<string, number>
+  }
+  return stats.byPath[pathname] ?? 0
+}
+
 /** The echo origin numbers each fetch of a path: the racing fill's answer is the first. */
 const FIRST_FETCH = '"n":1,'
 
@@ -88,9 +97,13 @@ describe('write fencing', () => {
         delay: '1500',
       })
       const path = `${dir}race?${query}`
-      // The fill starts, its origin answers 1.5 s later; the purge lands in between.
+      // The fill starts, its origin answers 1.5 s later; the purge lands in between: sent once the
+      // origin has the fill's request (however long a busy machine takes to get it there), with the
+      // rest of those 1.5 s for the purge to be recorded.
       const racing = getAt(path, 'LHR')
-      await sleep(500)
+      await until('the racing fill at the origin', async () =>
+        (await originReceived(`${dir}race`)) > 0 ? true : undefined
+      )
       await purge(
         kind === 'url'
           ? { urls: [`${workerUrl}${path}`] }

@@ -8,7 +8,7 @@
 import { connect } from 'node:net'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { getAt, originFetches, settleRegions } from './simulated-client'
+import { getAt, originFetches, settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const originUrl = inject('originUrl')
@@ -225,6 +225,11 @@ describe('hostile input under wrangler dev', () => {
       const paths = [1, 2, 3].map((i) => `/echo/corrupt-${run}-${i}?h-cache-control=max-age%3D600`)
       for (const path of paths) expect((await getAt(path, 'LHR')).status).toBe(200)
       const keyOf = (path: string) => `ec:e:${path}`
+      // The fills' L2 writes land after their answers: corrupt the entries once they are there (a
+      // write landing later would replace the corrupt bytes, or leave nothing to read below).
+      await until('the three entries in eu-west', async () =>
+        (await redis.exists(paths.map(keyOf))) === paths.length ? true : undefined
+      )
       // 1: not base64 at all; 2: bytes with a valid header but a status of 999; 3: truncated.
       await redis.set(keyOf(paths[0]!), '!!! not base64 !!!')
       const valid = Buffer.from((await redis.get(keyOf(paths[1]!)))!, 'base64')

@@ -51,7 +51,8 @@ describe('miss-rate limits under wrangler dev', () => {
     const other = await get(`${prefix}/new`, ip())
     await other.arrayBuffer()
     expect(other.status).toBe(200)
-    expect(other.headers.get('ratelimit')).toBe('"e2e-misses";r=4;t=60')
+    // t: the window's 60 s less the limiter's round trip (a second or more on a busy machine).
+    expect(other.headers.get('ratelimit')).toMatch(/^"e2e-misses";r=4;t=(5\d|60)$/)
     expect(await originFetches(prefix)).toBe(6)
   })
 })

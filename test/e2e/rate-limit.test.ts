@@ -31,7 +31,8 @@ describe('rate limiting under wrangler dev', () => {
         headers: { 'cf-connecting-ip': ip() },
       })
       expect(other.status).toBe(200)
-      expect(other.headers.get('ratelimit')).toBe('"search-per-ip";r=119;t=60')
+      // t: the window's 60 s less the limiter's round trip (a second or more on a busy machine).
+      expect(other.headers.get('ratelimit')).toMatch(/^"search-per-ip";r=119;t=(5\d|60)$/)
     },
     HEAVY_TIMEOUT_MS
   )

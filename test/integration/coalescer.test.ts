@@ -67,8 +67,9 @@ describe('Coalescer: one origin fetch per key', () => {
     )
     const elapsed = Date.now() - started
     expect(responses.map((response) => response.status)).toEqual(new Array(50).fill(504))
-    // The origin deadline (300 ms), not the hang: well under the followers' own wait.
-    expect(elapsed).toBeLessThan(2000)
+    // Bounded by the origin deadline (300 ms), not the hang (which never ends on its own); the bound
+    // is generous: 50 requests through one object take a while on a busy machine.
+    expect(elapsed).toBeLessThan(5000)
     expect(responses.filter((r) => cacheStatus(r).includes('collapsed')).length).toBe(49)
     expect((await originStats()).byPath['/echo/hang-cold']).toBe(1)
 
@@ -90,7 +91,8 @@ describe('Coalescer: one origin fetch per key', () => {
     const responses = await Promise.all(
       Array.from({ length: 20 }, () => send(path, {}, undefined, bindings))
     )
-    expect(Date.now() - started).toBeLessThan(2000)
+    // Bounded by the origin deadline, not the hang (generous for a busy machine, as above).
+    expect(Date.now() - started).toBeLessThan(5000)
     for (const response of responses) {
       expect(response.status).toBe(200)
       expect(cacheStatus(response)).toMatch(

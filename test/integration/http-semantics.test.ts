@@ -7,7 +7,8 @@ describe('RFC 9111 freshness and storability', () => {
   it('prefers s-maxage over max-age for a shared cache', async () => {
     const path = echo('smaxage', { 'cache-control': 'max-age=1, s-maxage=600' })
     const miss = await send(path)
-    expect(miss.headers.get('cache-status')).toMatch(/ttl=(599|600); stored/)
+    // 600 s less the answer's initial age (its fetch: a few seconds at most on a busy machine).
+    expect(miss.headers.get('cache-status')).toMatch(/ttl=(59\d|600); stored/)
     await sleep(1100)
     const hit = await send(path)
     expect(hit.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=59\d; detail=L1$/)
@@ -110,13 +111,19 @@ describe('conditional requests', () => {
   })
 
   it('revalidates a stale copy with its validator and keeps the body on a 304', async () => {
-    const path = echo('reval', { 'cache-control': 'max-age=1', etag: '"v1"' })
+    // The 304 renews freshness for a minute (its fields update the stored ones), so the last
+    // request's hit does not hang on how fast a busy machine sends it.
+    const path = echo(
+      'reval',
+      { 'cache-control': 'max-age=1', etag: '"v1"' },
+      'h304-cache-control=max-age%3D60'
+    )
     const first = await json<Echo>(await send(path))
     await sleep(1100)
     const revalidated = await send(path)
     expect(revalidated.status).toBe(200)
     expect(revalidated.headers.get('cache-status')).toMatch(
-      /fwd=stale; fwd-status=304; ttl=\d; stored/
+      /fwd=stale; fwd-status=304; ttl=\d+; stored/
     )
     expect((await json<Echo>(revalidated)).id).toBe(first.id)
     const stats = await originStats()
@@ -128,7 +135,13 @@ describe('conditional requests', () => {
 
 describe('RFC 5861 stale serving', () => {
   it('serves stale-while-revalidate at once and refreshes in the background', async () => {
-    const path = echo('swr', { 'cache-control': 'max-age=1, stale-while-revalidate=60' })
+    // The refresh's answer lives a minute, so the next request's fresh hit does not hang on how
+    // fast a busy machine sends it.
+    const path = echo(
+      'swr',
+      { 'cache-control': 'max-age=1, stale-while-revalidate=60' },
+      'h2-cache-control=max-age%3D60'
+    )
     const first = await json<Echo>(await send(path))
     await sleep(1100)
     const stale = await send(path)
@@ -138,7 +151,7 @@ describe('RFC 5861 stale serving', () => {
     expect((await json<Echo>(stale)).id).toBe(first.id)
     expect((await originStats()).fetches).toBe(2)
     const fresh = await send(path)
-    expect(fresh.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d; detail=memory$/)
+    expect(fresh.headers.get('cache-status')).toMatch(/^edge-cache; hit; ttl=\d+; detail=memory$/)
     expect((await json<Echo>(fresh)).id).not.toBe(first.id)
   })
 

@@ -31,12 +31,13 @@ async function scrape(bindings?: object): Promise<Map<string, number>> {
   return parseExposition(await response.text()).values
 }
 
-// Memory copies live 500 ms (so a read a second later goes to L1), every request is logged, a hanging origin
+// Memory copies live 1.5 s (the two memory hits below come right after the miss, however busy the
+// machine; a read after the 1.6 s pause goes to L1), every request is logged, a hanging origin
 // is given up after 300 ms, and one rate-limit rule admits one request. The purge view's bound is
 // long: a view older than it waits for the purge journal, counted apart (purge_view_stale_total),
 // which the second-long pause below would otherwise add on a busy machine, or not.
 const mixEnv = envWithConfig((config) => {
-  config.memory = { maxAgeMs: 500 }
+  config.memory = { maxAgeMs: 1500 }
   config.purge = { boundMs: 60_000 }
   config.logs = { sampleRate: 1 }
   config.origin = { timeoutMs: 300 }
@@ -68,8 +69,8 @@ describe('metrics: exact totals through the real Worker, read by a Prometheus pa
     const sie = echo('m-sie', { 'cache-control': 'max-age=1, stale-if-error=60' })
     const etag = echo('m-304', { 'cache-control': 'max-age=1', etag: '"v1"' })
     for (const path of [swr, sie, etag]) expect(await status(path)).toContain('fwd=miss')
-    // An L1 hit once the memory copy is past maxAgeMs.
-    await sleep(1100)
+    // An L1 hit once the memory copy is past maxAgeMs (and the max-age=1 copies are stale).
+    await sleep(1600)
     expect(await status('/products/1')).toMatch(/hit; ttl=\d+; detail=L1$/)
     // Stale: served while revalidating, revalidated with a 304, served when the origin hangs.
     expect(await status(swr)).toContain('detail="L1 stale-while-revalidate"')
@@ -249,7 +250,8 @@ describe('metrics: aggregation in the Stats Durable Object', () => {
       const started = Date.now()
       const response = await send('/products/3', {}, undefined, bindings)
       expect(response.status).toBe(200)
-      expect(Date.now() - started).toBeLessThan(2000)
+      // Bounded by the 100 ms flush deadline, not the hang; generous for a busy machine.
+      expect(Date.now() - started).toBeLessThan(5000)
       const metrics = await send(
         '/_cache/metrics',
         { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },

@@ -80,7 +80,9 @@ describe('miss-rate limits', () => {
       expect(miss.status).toBe(200)
       expect(cacheStatus(miss)).toContain('fwd=miss')
       expect(miss.headers.get('ratelimit-policy')).toBe('"misses";q=3;w=60')
-      expect(miss.headers.get('ratelimit')).toBe(`"misses";r=${2 - i};t=60`)
+      // t: when the oldest admission leaves the 60 s window (a few seconds sooner once a busy
+      // machine has taken that long over these misses).
+      expect(miss.headers.get('ratelimit')).toMatch(new RegExp(`^"misses";r=${2 - i};t=(5\\d|60)$`))
     }
     const refused = await get('/products/4')
     expect(refused.status).toBe(429)
@@ -272,12 +274,16 @@ describe('miss-rate limits', () => {
     const get = (path: string) => send(path, from('203.0.113.80'), undefined, bindings)
     const miss = await get('/products/1')
     expect(miss.headers.get('ratelimit-policy')).toBe('"all";q=100;w=60, "misses";q=1;w=60')
-    expect(miss.headers.get('ratelimit')).toBe('"all";r=99;t=60, "misses";r=0;t=60')
+    // t: when the oldest admission leaves the 60 s window (a few seconds sooner once a busy machine
+    // has taken that long over these requests).
+    expect(miss.headers.get('ratelimit')).toMatch(
+      /^"all";r=99;t=(5\d|60), "misses";r=0;t=(5\d|60)$/
+    )
     const hit = await get('/products/1')
-    expect(hit.headers.get('ratelimit')).toBe('"all";r=98;t=60')
+    expect(hit.headers.get('ratelimit')).toMatch(/^"all";r=98;t=(5\d|60)$/)
     const refused = await get('/products/2')
     expect(refused.status).toBe(429)
-    expect(refused.headers.get('ratelimit')).toMatch(/^"all";r=97;t=60, "misses";r=0;t=\d+$/)
+    expect(refused.headers.get('ratelimit')).toMatch(/^"all";r=97;t=(5\d|60), "misses";r=0;t=\d+$/)
   })
 
   describe('when the limiter cannot answer in time', () => {

@@ -116,7 +116,8 @@ describe('rate limiting (RateLimiter Durable Object)', () => {
       bindings
     )
     expect(first.status).toBe(200)
-    expect(first.headers.get('ratelimit')).toBe('"test";r=0;t=60')
+    // t: the window's 60 s less the limiter's round trip (a second or more on a busy machine).
+    expect(first.headers.get('ratelimit')).toMatch(/^"test";r=0;t=(5\d|60)$/)
     expect((await send('/products/7', from('192.0.2.21'), undefined, bindings)).status).toBe(429)
   })
 

@@ -72,7 +72,9 @@ export const freshnessRows: ConformanceRow[] = [
     run: async (h) => {
       const path = h.echo('f', { 'cache-control': 'max-age=1, s-maxage=600' })
       const first = await h.send(path)
-      expect(first.cacheStatus).toMatch(/ttl=(599|600)/)
+      // 600 s less the answer's initial age (its fetch, and the origin's whole-second Date), which a
+      // busy machine can make a few seconds: still s-maxage's lifetime, nowhere near max-age's.
+      expect(first.cacheStatus).toMatch(/ttl=(59\d|600)\b/)
       await h.sleep(1100)
       const second = await h.send(path)
       expect(second.cacheStatus).toMatch(/; hit/)
@@ -101,7 +103,8 @@ export const freshnessRows: ConformanceRow[] = [
     run: async (h) => {
       const path = h.echo('f', { 'cache-control': 'max-age=600', expires: LAST_MODIFIED })
       const { first, reused } = await twice(h, path)
-      expect(first.cacheStatus).toMatch(/ttl=(599|600)/)
+      // 600 s less the answer's initial age (a few seconds at most on a busy machine).
+      expect(first.cacheStatus).toMatch(/ttl=(59\d|600)\b/)
       expect(reused).toBe(true)
     },
   },
@@ -188,7 +191,13 @@ export const freshnessRows: ConformanceRow[] = [
     section: 'RFC 9111 §4.3.4',
     requirement: 'a 304 freshens the stored copy: it is then reused as fresh',
     run: async (h) => {
-      const path = h.echo('f', { 'cache-control': 'max-age=1', etag: '"v1"' })
+      // The 304 renews freshness for a minute (its fields update the stored ones), so the third
+      // request's hit does not hang on how fast a busy machine sends it.
+      const path = h.echo(
+        'f',
+        { 'cache-control': 'max-age=1', etag: '"v1"' },
+        'h304-cache-control=max-age%3D60'
+      )
       const first = await h.send(path)
       await h.sleep(1100)
       const revalidated = await h.send(path)
@@ -216,7 +225,9 @@ export const freshnessRows: ConformanceRow[] = [
     section: 'RFC 9111 §4.3.3',
     requirement: 'a full 200 to a revalidation replaces the stored copy',
     run: async (h) => {
-      const path = h.echo('f', { 'cache-control': 'max-age=1' })
+      // The replacing answer lives a minute, so the third request's hit does not hang on how fast a
+      // busy machine sends it (its Age counts the second fetch's own response delay).
+      const path = h.echo('f', { 'cache-control': 'max-age=1' }, 'h2-cache-control=max-age%3D60')
       const first = await h.send(path)
       await h.sleep(1100)
       const second = await h.send(path)
@@ -428,7 +439,8 @@ export const freshnessRows: ConformanceRow[] = [
     run: async (h) => {
       const path = h.echo('f', { 'cache-control': 'max-age=60' })
       const { first, second } = await twice(h, path)
-      expect(first.cacheStatus).toMatch(/^edge-cache; fwd=miss; ttl=(59|60); stored/)
+      // 60 s less the answer's initial age (a few seconds at most on a busy machine).
+      expect(first.cacheStatus).toMatch(/^edge-cache; fwd=miss; ttl=(5\d|60); stored/)
       expect(second.cacheStatus).toMatch(/^edge-cache; hit; ttl=\d+/)
     },
   },
