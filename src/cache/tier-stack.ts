@@ -208,7 +208,13 @@ function copyNearer(
   const until = keepUntil(record, retainStaleMs)
   return Promise.resolve(storedRecord(record)).then(
     async (stored) => {
-      await Promise.all(nearer.map((tier) => setQuietly(tier, key, stored, until)))
+      await Promise.all(
+        nearer.map(async (tier) => {
+          if (tier.copyDelayMs)
+            await new Promise((resolve) => setTimeout(resolve, tier.copyDelayMs))
+          await setQuietly(tier, key, stored, until)
+        })
+      )
     },
     (error: unknown) => log.warn('tier_failure', { tier: from, operation: 'get', error })
   )

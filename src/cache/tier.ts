@@ -16,6 +16,11 @@ export interface CacheTier {
   lookup?(key: string): Promise<TierLookup | undefined>
   /** Stores until `expiresAt` (epoch ms); a record already expired is not stored. */
   set(key: string, record: StoredRecord, expiresAt: number): Promise<void>
+  /**
+   * How long a copy from a farther tier's hit waits before it is written here (0: at once): a tier
+   * whose writes take the Worker's own time is written once the answer has gone out.
+   */
+  readonly copyDelayMs?: number
   delete(key: string): Promise<boolean>
 }
 

@@ -40,6 +40,22 @@ describe('tier stack', () => {
     expect((await stack.read('k'))?.tier).toBe('near')
   })
 
+  it('copies a far hit into a tier with copyDelayMs once the delay has passed, the others at once', async () => {
+    const first = memory('first')
+    const slow = { ...memory('slow'), copyDelayMs: 20 }
+    const far = memory('far')
+    const deferred: Promise<unknown>[] = []
+    const stack = createTierStack([first, slow, far], { defer: (work) => void deferred.push(work) })
+    await far.set('k', entry('a'), Date.now() + 60_000)
+    expect((await stack.read('k'))?.tier).toBe('far')
+    // Answered before either copy; the first tier's copy lands at once, the slow one's 20 ms later.
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(await first.get('k')).toBeDefined()
+    expect(await slow.get('k')).toBeUndefined()
+    await Promise.all(deferred)
+    expect(await slow.get('k')).toBeDefined()
+  })
+
   it('writes and deletes every tier', async () => {
     const near = memory('near')
     const far = memory('far')
