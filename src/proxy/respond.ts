@@ -102,13 +102,19 @@ function plainAnswer(entry: ReadEntry, options: ServeOptions): Response | Promis
     fixed = fixedFieldsOf(entry)
     fixedFields.set(entry.headers, fixed)
   }
-  const headers = new Headers(fixed.headers)
-  headers.set('age', String(currentAge(entry.initialAgeSec, entry.storedAt, options.now)))
-  headers.set(
-    'cache-status',
-    prependCacheStatus(formatCacheStatus(options.cacheName, options.status), fixed.upstream)
+  const age = String(currentAge(entry.initialAgeSec, entry.storedAt, options.now))
+  const cacheStatus = prependCacheStatus(
+    formatCacheStatus(options.cacheName, options.status),
+    fixed.upstream
   )
-  return wholeAnswer(entry, headers, options.method)
+  // The Response copies the fixed fields once; the two per-answer fields go on its own copy.
+  const finish = (response: Response) => {
+    response.headers.set('age', age)
+    response.headers.set('cache-status', cacheStatus)
+    return response
+  }
+  const answer = wholeAnswer(entry, fixed.headers, options.method)
+  return answer instanceof Promise ? answer.then(finish) : finish(answer)
 }
 
 interface FixedFields {
