@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { classifyResponse } from '../../src/metrics/request-outcome'
 
@@ -88,6 +89,35 @@ describe('classifyResponse: outcome and tier from our Cache-Status member', () =
     expect(classify(null, 503)).toMatchObject({ outcome: 'error', tier: 'edge' })
     expect(classify(null, 500)).toMatchObject({ outcome: 'error', tier: 'edge' })
     expect(classify(null, 404)).toMatchObject({ outcome: 'pass', tier: 'edge' })
+  })
+
+  it('answers the same remembered as worked out, whatever the status, name and field value', () => {
+    const member = fc.constantFrom(
+      'edge-cache; hit; ttl=3; detail=memory',
+      'edge-cache; fwd=miss; ttl=60; stored',
+      'edge-cache; fwd=stale; fwd-status=304; collapsed',
+      'other-cache; hit',
+      'edge-cache; fwd=uri-miss; detail=origin-timeout'
+    )
+    const field = fc.oneof(
+      member,
+      fc.tuple(member, member).map(([a, b]) => `${a}, ${b}`),
+      fc.string({ maxLength: 600 })
+    )
+    const status = fc.constantFrom(200, 304, 404, 429, 500, 503)
+    const name = fc.constantFrom('edge-cache', 'other-cache')
+    fc.assert(
+      fc.property(status, fc.option(field), name, (code, value, cacheName) => {
+        const first = classifyResponse(code, value, cacheName)
+        // The second call comes from the memo when the field is short enough to be kept.
+        expect(classifyResponse(code, value, cacheName)).toEqual(first)
+        // A different status with the same field is worked out on its own (a 429 stays a 429).
+        const other = code === 429 ? 200 : 429
+        expect(classifyResponse(other, value, cacheName).outcome === 'rate_limited').toBe(
+          other === 429
+        )
+      })
+    )
   })
 
   it('puts a tier name it does not know under other (label values stay bounded)', () => {
