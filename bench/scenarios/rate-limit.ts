@@ -197,7 +197,7 @@ export const rateLimit = {
     notes.push(
       `${bursts} bursts of ${BURST} concurrent requests, each burst from a fresh identity; limit ${LIMIT} per ${WINDOW_SECONDS} s`,
       `window boundary: burst A of ${LIMIT} at 300 ms before a fixed ${BOUNDARY_WINDOW_S} s boundary, burst B of ${LIMIT} half a window after it; a true sliding window still holds A, so B must admit 0. @upstash/ratelimit estimates the previous fixed window's share by the time left in it`,
-      `limiter latency, ours: p50/p99 of a cached hit with a matching rule minus the same hit without one, under ${ctx.settings.connections}-connection load from ONE identity (its Durable Object serialises them: the price of exactness for a hot identity), ${ctx.settings.rounds} interleaved rounds`,
+      `limiter latency, ours: p50/p99 of a cached hit with a matching rule minus the same hit without one, under ${ctx.settings.connections}-connection load from ONE identity (admitted from the isolate's permit leases; its Durable Object is asked about once per lease, a tenth of the 1 s window, and runs on the same cores under wrangler dev), ${ctx.settings.rounds} interleaved rounds`,
       `limiter latency, @upstash/ratelimit: sequential limit() round trips, Node → local REST endpoint → redis-server, no load and no injected network latency (not like for like: read the two as orders of magnitude)`
     )
     return {
