@@ -3,35 +3,17 @@
  * a fill whose origin fetch began before a purge never lands in any region's L2, whatever the purge
  * named (the URL, a tag, a prefix); a cold key hit by many requests at once is written to L2 once.
  */
-import { createClient } from 'redis'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { getAt, settleRegions, until } from './simulated-client'
+import { describe, expect, inject, it } from 'vitest'
+import { connectRegionsForFile, getAt, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const originUrl = inject('originUrl')
 const adminToken = inject('adminToken')
-const controlUrl = inject('regionsControlUrl')
 const run = crypto.randomUUID().slice(0, 8)
 const COLOS = ['IAD', 'LHR', 'SIN'] as const
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** A connected client for one region's redis-server. */
-const connect = (url: string) => createClient({ url }).connect()
-const regions: { name: string; redis: Awaited<ReturnType<typeof connect>> }[] = []
-
-beforeAll(async () => {
-  await settleRegions()
-  const listed = (await (await fetch(`${controlUrl}/regions`)).json()) as {
-    regions: Array<{ name: string; redisUrl: string }>
-  }
-  for (const { name, redisUrl } of listed.regions) {
-    regions.push({ name, redis: await connect(redisUrl) })
-  }
-})
-
-afterAll(async () => {
-  await Promise.all(regions.map(({ redis }) => redis.quit()))
-})
+const regions = connectRegionsForFile()
 
 async function purge(body: unknown): Promise<void> {
   const response = await fetch(`${workerUrl}/_cache/purge`, {

@@ -3,9 +3,8 @@
  * channel (server-sent events through the project's Upstash-compatible endpoint) and is the one that
  * reads the region's log, so the XRANGE commands purges cost follow regions, not colos or isolates.
  */
-import { createClient } from 'redis'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { getAt, settleRegions, until } from './simulated-client'
+import { describe, expect, inject, it } from 'vitest'
+import { connectRegionsForFile, getAt, settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const adminToken = inject('adminToken')
@@ -16,22 +15,7 @@ const COLOS = ['IAD', 'EWR', 'LHR', 'CDG', 'BOM', 'SIN'] as const
 const CHANNEL = 'ec:purges'
 const POLL_INTERVAL_MS = 100
 
-const connect = (url: string) => createClient({ url }).connect()
-const regions: { name: string; redis: Awaited<ReturnType<typeof connect>> }[] = []
-
-beforeAll(async () => {
-  await settleRegions()
-  const listed = (await (await fetch(`${controlUrl}/regions`)).json()) as {
-    regions: Array<{ name: string; redisUrl: string }>
-  }
-  for (const { name, redisUrl } of listed.regions) {
-    regions.push({ name, redis: await connect(redisUrl) })
-  }
-})
-
-afterAll(async () => {
-  await Promise.all(regions.map(({ redis }) => redis.quit()))
-})
+const regions = connectRegionsForFile()
 
 /** XRANGE calls a region's redis-server has run (INFO commandstats). */
 async function xranges(redis: (typeof regions)[number]['redis']): Promise<number> {

@@ -1,5 +1,9 @@
-/** What the e2e files share: requests from a simulated colo, and the demo origin's counters. */
-import { inject } from 'vitest'
+/**
+ * What the e2e files share: requests from a simulated colo, the demo origin's counters, and clients
+ * for the simulated regions' redis-servers.
+ */
+import { createClient } from 'redis'
+import { afterAll, beforeAll, inject } from 'vitest'
 
 export interface SimulatedResponse {
   status: number
@@ -66,4 +70,30 @@ export async function settleRegions(): Promise<void> {
     return regions.length > 0 && regions.every((r) => r.state === 'closed') ? true : undefined
   })
   await sleep(5000)
+}
+
+/** A connected client for one region's redis-server. */
+const connect = (url: string) => createClient({ url }).connect()
+export type RegionRedis = Awaited<ReturnType<typeof connect>>
+
+/**
+ * A client for every simulated region's redis-server, for the calling test file: its beforeAll
+ * settles the regions (settleRegions) and connects one client per region, in the control API's
+ * order; its afterAll closes them. The returned list is filled once beforeAll has run.
+ */
+export function connectRegionsForFile(): { name: string; redis: RegionRedis }[] {
+  const regions: { name: string; redis: RegionRedis }[] = []
+  beforeAll(async () => {
+    await settleRegions()
+    const listed = (await (await fetch(`${inject('regionsControlUrl')}/regions`)).json()) as {
+      regions: Array<{ name: string; redisUrl: string }>
+    }
+    for (const { name, redisUrl } of listed.regions) {
+      regions.push({ name, redis: await connect(redisUrl) })
+    }
+  })
+  afterAll(async () => {
+    await Promise.all(regions.map(({ redis }) => redis.quit()))
+  })
+  return regions
 }

@@ -3,29 +3,21 @@ import { hasBytes, withBytes, type CacheEntry, type ReadRecord } from '../../src
 import { createCacheApiTier } from '../../src/cache/l1-cache-api'
 import { createMemoryTier } from '../../src/cache/memory-tier'
 import { createTierStack } from '../../src/cache/tier-stack'
+import { responseEntry } from '../helpers/tier-fixtures'
 
 const BODY = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff)
 
 function entry(body: Uint8Array = BODY, storedAt = Date.now()): CacheEntry {
-  return {
-    kind: 'response',
-    status: 200,
+  return responseEntry(storedAt, {
     headers: [
       ['content-type', 'application/octet-stream'],
       ['content-encoding', 'gzip'],
     ],
     body,
-    storedAt,
-    initialAgeSec: 0,
-    freshUntil: storedAt + 60_000,
-    staleWhileRevalidateUntil: storedAt + 60_000,
-    staleIfErrorUntil: storedAt + 60_000,
-    mustRevalidate: false,
     etag: '"v1"',
-    lastModified: undefined,
     tags: ['t'],
     fetchMs: 3,
-  }
+  })
 }
 
 let cacheCount = 0

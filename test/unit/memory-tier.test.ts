@@ -2,25 +2,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { CacheEntry } from '../../src/cache/entry'
 import { createMemoryTier, type MemoryTierOptions } from '../../src/cache/memory-tier'
 import { evictedKeysOf } from '../../src/l2/region-evictions'
+import { responseEntry } from '../helpers/tier-fixtures'
 
 function entry(id: string, bodyBytes = 8): CacheEntry {
-  const now = Date.now()
-  return {
-    kind: 'response',
-    status: 200,
+  return responseEntry(Date.now(), {
     headers: [['content-type', 'text/plain']],
     body: new Uint8Array(bodyBytes).fill(id.charCodeAt(0)),
-    storedAt: now,
-    initialAgeSec: 0,
-    freshUntil: now + 60_000,
-    staleWhileRevalidateUntil: now + 60_000,
-    staleIfErrorUntil: now + 60_000,
-    mustRevalidate: false,
-    etag: undefined,
-    lastModified: undefined,
-    tags: [],
     fetchMs: 1,
-  }
+  })
 }
 
 /** A memory tier that counts its evictions. */

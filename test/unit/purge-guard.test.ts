@@ -1,33 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { CacheEntry } from '../../src/cache/entry'
-import { createMemoryTier } from '../../src/cache/memory-tier'
 import { createTierStack } from '../../src/cache/tier-stack'
 import { PurgeScope } from '../../src/purge/scope'
 import { purgeRequestSchema } from '../../src/admin/admin-routes'
+import { memoryTier, responseEntry } from '../helpers/tier-fixtures'
 
-const tier = (name: string) => ({
-  ...createMemoryTier({ maxEntries: 100, maxBytes: 1 << 20, maxAgeMs: 60_000 }),
-  name,
-})
-
-function entry(storedAt: number, tags: string[] = []): CacheEntry {
-  return {
-    kind: 'response',
-    status: 200,
-    headers: [],
-    body: new TextEncoder().encode('x'),
-    storedAt,
-    initialAgeSec: 0,
-    freshUntil: storedAt + 60_000,
-    staleWhileRevalidateUntil: storedAt + 60_000,
-    staleIfErrorUntil: storedAt + 60_000,
-    mustRevalidate: false,
-    etag: undefined,
-    lastModified: undefined,
-    tags,
-    fetchMs: 0,
-  }
-}
+const entry = (storedAt: number, tags: string[] = []) => responseEntry(storedAt, { tags })
 
 const settings = {
   boundMs: 1000,
@@ -39,8 +16,8 @@ const settings = {
 
 describe('the purge view on the read path', () => {
   it('refuses and deletes a near copy made before a tag purge, then reads the far tier', async () => {
-    const near = tier('near')
-    const far = tier('far')
+    const near = memoryTier('near')
+    const far = memoryTier('far')
     const scope = new PurgeScope(settings, [near], undefined, undefined)
     const stack = createTierStack([near, far], { guard: scope.guard(1) })
     const old = entry(Date.now() - 10, ['t'])
@@ -52,8 +29,8 @@ describe('the purge view on the read path', () => {
   })
 
   it('skips the near tiers while the view is older than the bound', async () => {
-    const near = tier('near')
-    const far = tier('far')
+    const near = memoryTier('near')
+    const far = memoryTier('far')
     const scope = new PurgeScope(settings, [near], undefined, undefined)
     const stack = createTierStack([near, far], { guard: scope.guard(1) })
     await near.set('/a', entry(Date.now()), Date.now() + 60_000)

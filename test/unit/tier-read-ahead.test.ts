@@ -1,36 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import type { CacheEntry } from '../../src/cache/entry'
-import { createMemoryTier } from '../../src/cache/memory-tier'
 import { MissRatio } from '../../src/cache/miss-ratio'
 import type { CacheTier } from '../../src/cache/tier'
 import { createTierStack } from '../../src/cache/tier-stack'
 import { withDeadline } from '../../src/lib/with-deadline'
 import { PurgeScope } from '../../src/purge/scope'
 import { alwaysDelay, alwaysThrow, neverAnswers } from '../helpers/chaos-tier'
+import { memoryTier, responseEntry } from '../helpers/tier-fixtures'
 
-const tier = (name: string) => ({
-  ...createMemoryTier({ maxEntries: 100, maxBytes: 1 << 20, maxAgeMs: 60_000 }),
-  name,
-})
-
-function entry(storedAt: number, tags: string[] = []): CacheEntry {
-  return {
-    kind: 'response',
-    status: 200,
-    headers: [],
-    body: new TextEncoder().encode('x'),
-    storedAt,
-    initialAgeSec: 0,
-    freshUntil: storedAt + 60_000,
-    staleWhileRevalidateUntil: storedAt + 60_000,
-    staleIfErrorUntil: storedAt + 60_000,
-    mustRevalidate: false,
-    etag: undefined,
-    lastModified: undefined,
-    tags,
-    fetchMs: 0,
-  }
-}
+const entry = (storedAt: number, tags: string[] = []) => responseEntry(storedAt, { tags })
 
 /** A hint that has seen nothing but misses: read-ahead on. */
 function missing(): MissRatio {
@@ -78,9 +55,9 @@ describe('miss ratio (the read-ahead hint)', () => {
 
 describe('tier stack read-ahead', () => {
   it('reads the far tier with the near one while the hint says miss: max, not sum', async () => {
-    const memory = tier('memory')
-    const l1 = alwaysDelay(tier('L1'), 60)
-    const l2 = alwaysDelay(tier('L2'), 60)
+    const memory = memoryTier('memory')
+    const l1 = alwaysDelay(memoryTier('L1'), 60)
+    const l2 = alwaysDelay(memoryTier('L2'), 60)
     await l2.set('/a', entry(Date.now()), Date.now() + 60_000)
     const hint = missing()
     const stack = createTierStack([memory, l1, l2], { readAhead: { index: 1, hint } })
@@ -94,9 +71,9 @@ describe('tier stack read-ahead', () => {
   })
 
   it('reads in order while the hint says hit, and never before a memory miss', async () => {
-    const memory = tier('memory')
-    const l1 = alwaysDelay(tier('L1'), 20)
-    const l2 = alwaysDelay(tier('L2'), 20)
+    const memory = memoryTier('memory')
+    const l1 = alwaysDelay(memoryTier('L1'), 20)
+    const l2 = alwaysDelay(memoryTier('L2'), 20)
     await memory.set('/m', entry(Date.now()), Date.now() + 60_000)
     await l1.set('/a', entry(Date.now()), Date.now() + 60_000)
     const hint = new MissRatio()
@@ -110,8 +87,8 @@ describe('tier stack read-ahead', () => {
   })
 
   it('serves a near hit, lets the read ahead finish in the background, counts the hit', async () => {
-    const l1 = tier('L1')
-    const l2 = alwaysDelay(tier('L2'), 30)
+    const l1 = memoryTier('L1')
+    const l2 = alwaysDelay(memoryTier('L2'), 30)
     await l1.set('/a', entry(Date.now()), Date.now() + 60_000)
     await l2.set('/a', entry(Date.now()), Date.now() + 60_000)
     const hint = missing()
@@ -132,8 +109,8 @@ describe('tier stack read-ahead', () => {
   })
 
   it('a purge made while both reads are in flight voids the far copy read ahead', async () => {
-    const l1 = alwaysDelay(tier('L1'), 40)
-    const l2 = alwaysDelay(tier('L2'), 40)
+    const l1 = alwaysDelay(memoryTier('L1'), 40)
+    const l2 = alwaysDelay(memoryTier('L2'), 40)
     const scope = new PurgeScope(settings, [l1], undefined, undefined)
     await l2.set('/a', entry(Date.now() - 10, ['t']), Date.now() + 60_000)
     const stack = createTierStack([l1, l2], {
@@ -150,8 +127,8 @@ describe('tier stack read-ahead', () => {
   })
 
   it('a near copy refused by a purge falls back to the far copy read ahead, checked too', async () => {
-    const l1 = tier('L1')
-    const l2 = alwaysDelay(tier('L2'), 20)
+    const l1 = memoryTier('L1')
+    const l2 = alwaysDelay(memoryTier('L2'), 20)
     const scope = new PurgeScope(settings, [l1], undefined, undefined)
     await l1.set('/a', entry(Date.now() - 10, ['t']), Date.now() + 60_000)
     await scope.publish({ keys: [], tags: ['t'], prefixes: [], soft: false }, undefined)
@@ -171,15 +148,15 @@ describe('tier stack read-ahead', () => {
       ...silent,
       get: (key) => withDeadline(silent.get(key), 100, 'L2 get'),
     }
-    const l1 = alwaysDelay(tier('L1'), 20)
+    const l1 = alwaysDelay(memoryTier('L1'), 20)
     const hint = missing()
-    const stack = createTierStack([tier('memory'), l1, l2], { readAhead: { index: 1, hint } })
+    const stack = createTierStack([memoryTier('memory'), l1, l2], { readAhead: { index: 1, hint } })
     const started = Date.now()
     expect(await stack.read('/a')).toBeUndefined()
     expect(Date.now() - started).toBeLessThan(400)
     expect(silent.reads).toBe(1)
     // A failing L1 counts as a miss, and the stack still answers (from nowhere: a miss).
-    const broken = createTierStack([alwaysThrow(tier('L1')), l2], {
+    const broken = createTierStack([alwaysThrow(memoryTier('L1')), l2], {
       readAhead: { index: 0, hint },
     })
     expect(await broken.read('/b')).toBeUndefined()

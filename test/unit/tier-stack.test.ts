@@ -3,36 +3,20 @@ import type { CacheEntry } from '../../src/cache/entry'
 import { createMemoryTier } from '../../src/cache/memory-tier'
 import { createTierStack } from '../../src/cache/tier-stack'
 import { alwaysThrow } from '../helpers/chaos-tier'
-
-const memory = (name: string, maxAgeMs = 60_000) => {
-  const tier = createMemoryTier({ maxEntries: 100, maxBytes: 1 << 20, maxAgeMs })
-  return { ...tier, name }
-}
+import { memoryTier, responseEntry } from '../helpers/tier-fixtures'
 
 function entry(id: string): CacheEntry {
-  const now = Date.now()
-  return {
-    kind: 'response',
-    status: 200,
+  return responseEntry(Date.now(), {
     headers: [['content-type', 'text/plain']],
     body: new TextEncoder().encode(id),
-    storedAt: now,
-    initialAgeSec: 0,
-    freshUntil: now + 60_000,
-    staleWhileRevalidateUntil: now + 60_000,
-    staleIfErrorUntil: now + 60_000,
-    mustRevalidate: false,
-    etag: undefined,
-    lastModified: undefined,
-    tags: [],
     fetchMs: 1,
-  }
+  })
 }
 
 describe('tier stack', () => {
   it('reads nearest first and names the tier that answered', async () => {
-    const near = memory('near')
-    const far = memory('far')
+    const near = memoryTier('near')
+    const far = memoryTier('far')
     const stack = createTierStack([near, far])
     await far.set('k', entry('a'), Date.now() + 60_000)
     expect((await stack.read('k'))?.tier).toBe('far')
@@ -41,9 +25,9 @@ describe('tier stack', () => {
   })
 
   it('copies a far hit into a tier with copyDelayMs once the delay has passed, the others at once', async () => {
-    const first = memory('first')
-    const slow = { ...memory('slow'), copyDelayMs: 20 }
-    const far = memory('far')
+    const first = memoryTier('first')
+    const slow = { ...memoryTier('slow'), copyDelayMs: 20 }
+    const far = memoryTier('far')
     const deferred: Promise<unknown>[] = []
     const stack = createTierStack([first, slow, far], { defer: (work) => void deferred.push(work) })
     await far.set('k', entry('a'), Date.now() + 60_000)
@@ -57,8 +41,8 @@ describe('tier stack', () => {
   })
 
   it('writes and deletes every tier', async () => {
-    const near = memory('near')
-    const far = memory('far')
+    const near = memoryTier('near')
+    const far = memoryTier('far')
     const stack = createTierStack([near, far])
     await stack.set('k', entry('a'), Date.now() + 60_000)
     expect(await near.get('k')).toBeDefined()
@@ -70,8 +54,8 @@ describe('tier stack', () => {
   })
 
   it('treats a failing tier as a miss on read and skips it on write', async () => {
-    const far = memory('far')
-    const stack = createTierStack([alwaysThrow(memory('near')), far])
+    const far = memoryTier('far')
+    const stack = createTierStack([alwaysThrow(memoryTier('near')), far])
     await far.set('k', entry('a'), Date.now() + 60_000)
     expect((await stack.read('k'))?.tier).toBe('far')
     await expect(stack.set('j', entry('b'), Date.now() + 60_000)).resolves.toBeUndefined()
@@ -80,7 +64,7 @@ describe('tier stack', () => {
   })
 
   it('reports a failed delete, so a purge cannot claim success', async () => {
-    const stack = createTierStack([memory('near'), alwaysThrow(memory('far'))])
+    const stack = createTierStack([memoryTier('near'), alwaysThrow(memoryTier('far'))])
     await expect(stack.delete('k')).rejects.toThrow('far is down')
   })
 })
@@ -122,7 +106,7 @@ describe('memory tier', () => {
 
 describe('tier stack probe', () => {
   it('reports each tier, failures included', async () => {
-    const stack = createTierStack([memory('near'), alwaysThrow(memory('far'))])
+    const stack = createTierStack([memoryTier('near'), alwaysThrow(memoryTier('far'))])
     const probes = await stack.probe('k')
     expect(probes.map((p) => [p.tier, p.ok])).toEqual([
       ['near', true],

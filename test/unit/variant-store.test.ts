@@ -8,27 +8,13 @@ import type { CacheTier } from '../../src/cache/tier'
 import { lookupVariant, storeVariant, touchVariant } from '../../src/cache/variant-store'
 import { createTierStack } from '../../src/cache/tier-stack'
 import { ConfigError, parseConfig } from '../../src/config/load-config'
+import { responseEntry } from '../helpers/tier-fixtures'
 
 const PRIMARY = '/search?q=tv'
 const NAMES = ['accept-language']
 
 function entry(storedAt: number): CacheEntry {
-  return {
-    kind: 'response',
-    status: 200,
-    headers: [['content-type', 'text/plain']],
-    body: new TextEncoder().encode('x'),
-    storedAt,
-    initialAgeSec: 0,
-    freshUntil: storedAt + 60_000,
-    staleWhileRevalidateUntil: storedAt + 60_000,
-    staleIfErrorUntil: storedAt + 60_000,
-    mustRevalidate: false,
-    etag: undefined,
-    lastModified: undefined,
-    tags: [],
-    fetchMs: 1,
-  }
+  return responseEntry(storedAt, { headers: [['content-type', 'text/plain']], fetchMs: 1 })
 }
 
 const language = (i: number) => new Headers({ 'accept-language': `lang-${i}` })

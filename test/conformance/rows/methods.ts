@@ -1,13 +1,6 @@
 import { expect } from 'vitest'
 import type { ConformanceHarness, ConformanceRow } from '../row'
-
-function idOf(text: string): string | undefined {
-  try {
-    return (JSON.parse(text) as { id?: string }).id
-  } catch {
-    return undefined
-  }
-}
+import { idOf } from './helpers'
 
 const FRESH = { 'cache-control': 'max-age=600' }
 

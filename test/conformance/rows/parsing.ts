@@ -1,23 +1,6 @@
 import { expect } from 'vitest'
 import type { ConformanceHarness, ConformanceRow } from '../row'
-
-function idOf(text: string): string | undefined {
-  try {
-    return (JSON.parse(text) as { id?: string }).id
-  } catch {
-    return undefined
-  }
-}
-
-/** Stored on the first request, the same copy on the second, one origin fetch. */
-async function storedAndReused(h: ConformanceHarness, path: string) {
-  const first = await h.send(path)
-  expect(first.cacheStatus).toMatch(/fwd=miss.*stored/)
-  const second = await h.send(path)
-  expect(second.cacheStatus).toMatch(/; hit; /)
-  expect(idOf(second.text)).toBe(idOf(first.text))
-  expect(await h.fetches(path)).toBe(1)
-}
+import { storedAndReused } from './helpers'
 
 /** Stored or not, the second request is not answered from the cache. */
 async function notReused(h: ConformanceHarness, path: string) {

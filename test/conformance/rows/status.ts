@@ -1,15 +1,11 @@
 import { expect } from 'vitest'
 import type { ConformanceHarness, ConformanceRow } from '../row'
+import { idOf, notStored } from './helpers'
 
-function idOf(text: string): string | undefined {
-  try {
-    return (JSON.parse(text) as { id?: string }).id
-  } catch {
-    return undefined
-  }
-}
-
-/** Stored on the first request, the same copy on the second, one origin fetch. */
+/**
+ * Stored on the first request, the same copy on the second, one origin fetch; both answers carry
+ * `status` (helpers.ts's storedAndReused does not check the status).
+ */
 async function storedAndReused(h: ConformanceHarness, path: string, status: number) {
   const first = await h.send(path)
   expect(first.status).toBe(status)
@@ -19,15 +15,6 @@ async function storedAndReused(h: ConformanceHarness, path: string, status: numb
   expect(second.cacheStatus).toMatch(/; hit; /)
   expect(idOf(second.text)).toBe(idOf(first.text))
   expect(await h.fetches(path)).toBe(1)
-}
-
-/** Not stored: every request reaches the origin. */
-async function notStored(h: ConformanceHarness, path: string) {
-  const first = await h.send(path)
-  expect(first.cacheStatus).not.toMatch(/stored/)
-  const second = await h.send(path)
-  expect(second.cacheStatus).not.toMatch(/; hit/)
-  expect(await h.fetches(path)).toBe(2)
 }
 
 const explicitStatuses = [299, 400, 499, 500, 502, 503, 504, 599]

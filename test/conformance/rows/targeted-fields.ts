@@ -1,36 +1,10 @@
 import { expect } from 'vitest'
 import type { ConformanceHarness, ConformanceRow } from '../row'
+import { idOf, notStored, storedAndReused } from './helpers'
 
 // The target list of wrangler.toml (the default): Cloudflare-CDN-Cache-Control, then CDN-Cache-Control.
 const CF = 'cloudflare-cdn-cache-control'
 const CDN = 'cdn-cache-control'
-
-function idOf(text: string): string | undefined {
-  try {
-    return (JSON.parse(text) as { id?: string }).id
-  } catch {
-    return undefined
-  }
-}
-
-/** Stored on the first request, the same copy on the second, one origin fetch. */
-async function storedAndReused(h: ConformanceHarness, path: string) {
-  const first = await h.send(path)
-  expect(first.cacheStatus).toMatch(/fwd=miss.*stored/)
-  const second = await h.send(path)
-  expect(second.cacheStatus).toMatch(/; hit; /)
-  expect(idOf(second.text)).toBe(idOf(first.text))
-  expect(await h.fetches(path)).toBe(1)
-}
-
-/** Not stored: every request reaches the origin. */
-async function notStored(h: ConformanceHarness, path: string) {
-  const first = await h.send(path)
-  expect(first.cacheStatus).not.toMatch(/stored/)
-  const second = await h.send(path)
-  expect(second.cacheStatus).not.toMatch(/; hit/)
-  expect(await h.fetches(path)).toBe(2)
-}
 
 /** Stored, but not reused without the origin once `afterMs` has passed. */
 async function staleAfter(h: ConformanceHarness, path: string, afterMs: number) {
