@@ -53,6 +53,14 @@ export function storedHeaders(headers: Headers, cc: CacheControl): Array<[string
   return out
 }
 
+export interface OriginExchange {
+  readonly status: number
+  readonly headers: Headers
+  readonly cacheControl: CacheControl
+  readonly requestTime: number
+  readonly responseTime: number
+}
+
 interface Timing {
   readonly initialAgeSec: number
   readonly freshUntil: number
@@ -69,18 +77,18 @@ interface Timing {
  * `ttl` included (popularity/adaptive-ttl.ts).
  */
 export function entryTiming(
-  status: number,
-  headers: Headers,
-  cc: CacheControl,
+  exchange: OriginExchange,
   route: CompiledRoute,
   config: Config,
-  requestTime: number,
-  responseTime: number,
-  /** Uniform in [0, 1): how much of `freshnessJitter` this copy gets. */
-  draw: () => number = Math.random,
-  /** The key's estimated requests per minute, where the fill was made; undefined: not adapted. */
-  perMinute?: number
+  options: {
+    /** Uniform in [0, 1): how much of `freshnessJitter` this copy gets. */
+    readonly draw?: () => number
+    /** The key's estimated requests per minute, where the fill was made; undefined: not adapted. */
+    readonly perMinute?: number
+  } = {}
 ): Timing {
+  const { status, headers, cacheControl: cc, requestTime, responseTime } = exchange
+  const { draw = Math.random, perMinute } = options
   const override = route.ttl !== undefined
   const base = override
     ? route.ttl!
@@ -121,14 +129,6 @@ export function entryTiming(
   }
 }
 
-export interface OriginExchange {
-  readonly status: number
-  readonly headers: Headers
-  readonly cacheControl: CacheControl
-  readonly requestTime: number
-  readonly responseTime: number
-}
-
 export function buildEntry(
   exchange: OriginExchange,
   body: Uint8Array,
@@ -144,17 +144,7 @@ export function buildEntry(
     headers: storedHeaders(headers, cc),
     body,
     storedAt: responseTime,
-    ...entryTiming(
-      status,
-      headers,
-      cc,
-      route,
-      config,
-      requestTime,
-      responseTime,
-      Math.random,
-      perMinute
-    ),
+    ...entryTiming(exchange, route, config, { perMinute }),
     etag: headers.get('etag') ?? undefined,
     lastModified: headers.get('last-modified') ?? undefined,
     tags: entryTags(headers, route, config.limits.maxTagsPerEntry),
@@ -180,15 +170,10 @@ export function refreshEntry(
     headers: merged,
     storedAt: responseTime,
     ...entryTiming(
-      stored.status,
-      headers,
-      mergedCc,
+      { status: stored.status, headers, cacheControl: mergedCc, requestTime, responseTime },
       route,
       config,
-      requestTime,
-      responseTime,
-      Math.random,
-      perMinute
+      { perMinute }
     ),
     etag: headers.get('etag') ?? undefined,
     lastModified: headers.get('last-modified') ?? undefined,

@@ -32,7 +32,14 @@ function timing(
     },
   ])[0]!
   const h = new Headers(headers)
-  return entryTiming(status, h, responseDirectives(h, TARGETED), compiled, CONFIG, NOW, NOW, draw)
+  const exchange = {
+    status,
+    headers: h,
+    cacheControl: responseDirectives(h, TARGETED),
+    requestTime: NOW,
+    responseTime: NOW,
+  }
+  return entryTiming(exchange, compiled, CONFIG, { draw })
 }
 
 describe('entryTiming: stale windows', () => {

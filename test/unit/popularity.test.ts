@@ -224,7 +224,14 @@ describe('entryTiming with adaptive TTL', () => {
   ) => {
     const h = new Headers(headers)
     const cc = responseDirectives(h, ['cdn-cache-control'])
-    const t = entryTiming(200, h, cc, route(patch), CONFIG, NOW, NOW, Math.random, perMinute)
+    const exchange = {
+      status: 200,
+      headers: h,
+      cacheControl: cc,
+      requestTime: NOW,
+      responseTime: NOW,
+    }
+    const t = entryTiming(exchange, route(patch), CONFIG, { perMinute })
     return (t.freshUntil - NOW) / 1000
   }
 
