@@ -44,8 +44,8 @@ const count = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 
  * any instant, used or held, never exceed `limit`: however many isolates hold leases, admissions in
  * any window never do either. Unused permits come back with `returns`; held ones never returned
  * count as used (the safe side). The log and leases are persisted (an eviction cannot reset a
- * window); an alarm one to two windows after the newest stamp deletes everything, so an identity that stops
- * sending costs nothing.
+ * window); an alarm one to two windows after the newest stamp deletes everything, so an identity
+ * that stops sending costs nothing.
  */
 export class RateLimiter extends DurableObject {
   private log = new StampLog()

@@ -1,6 +1,7 @@
 import { retainUntil, storedRecord, type ReadRecord, type StoredRecord } from './entry'
 import { log } from '../lib/log'
 import type { CacheTier } from './tier'
+import { sleep } from '../lib/sleep'
 
 export interface TierHit {
   /** Its body may still be in the tier (an L1 hit): withBytes reads it when bytes are needed. */
@@ -210,8 +211,7 @@ function copyNearer(
     async (stored) => {
       await Promise.all(
         nearer.map(async (tier) => {
-          if (tier.copyDelayMs)
-            await new Promise((resolve) => setTimeout(resolve, tier.copyDelayMs))
+          if (tier.copyDelayMs) await sleep(tier.copyDelayMs)
           await setQuietly(tier, key, stored, until)
         })
       )

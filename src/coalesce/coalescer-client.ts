@@ -6,6 +6,7 @@ import { log } from '../lib/log'
 import { withDeadline } from '../lib/with-deadline'
 import type { FillAnswer, FillRequest } from './protocol'
 import { coalescerName } from './shard'
+import { sleep } from '../lib/sleep'
 
 /** The follower's own wait (its deadline passing is a `timeout` answer, not a broken object). */
 const FOLLOWER_WAIT = 'coalescer wait'
@@ -49,7 +50,7 @@ export async function askCoalescer(
       } catch (error) {
         // An object with too many queued calls sheds load: one retry, spread out, before going direct.
         if (!(error as { overloaded?: boolean }).overloaded) throw error
-        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80))
+        await sleep(20 + Math.random() * 80)
         return (await fill()) as FillAnswer
       }
     }

@@ -1,5 +1,6 @@
 import { withDeadline } from '../lib/with-deadline'
 import type { LeaseAnswer, LeaseRequest, LeaseReturn, LimitDecision } from './window'
+import { sleep } from '../lib/sleep'
 
 /** One identity's RateLimiter object, as a lease book asks it (a chaos wrapper in tests fits it). */
 export interface PermitSource {
@@ -260,7 +261,7 @@ export class LeaseBook {
     const waitMs = Math.min(permits.policy.timeoutMs, Math.max(2, Math.ceil(2 * permits.rttMs)))
     // Counted in ticks, not by the clock: a test's clock may stand still.
     for (let tick = 0; tick < waitMs && (permits.prefetching || permits.asking > 0); tick++) {
-      await new Promise((resolve) => setTimeout(resolve, 1))
+      await sleep(1)
       const held = this.takeLocal(permits, defer)
       if (held !== undefined) return held
     }
@@ -421,7 +422,7 @@ export class LeaseBook {
     // after their answers, which the object sent before this one, have been delivered.
     let held = permits.local(now)
     if (held === undefined && answer.reclaimable > 0) {
-      await new Promise((resolve) => setTimeout(resolve, 0))
+      await sleep(0)
       held = permits.local(this.clock())
     }
     if (held !== undefined && held.decision.allowed) return held
