@@ -28,6 +28,28 @@ describe('the purge view on the read path', () => {
     expect(await near.get('/a')).not.toBe(old)
   })
 
+  it('a purge that lands before a delayed copy into L1 is written: that copy is never served', async () => {
+    const memory = memoryTier('memory')
+    const l1 = { ...memoryTier('L1'), copyDelayMs: 20 }
+    const l2 = memoryTier('L2')
+    const deferred: Promise<unknown>[] = []
+    const scope = new PurgeScope(settings, [memory, l1], undefined, undefined)
+    const stack = createTierStack([memory, l1, l2], {
+      guard: scope.guard(2),
+      defer: (work) => void deferred.push(work),
+    })
+    await l2.set('/a', entry(Date.now() - 10, ['t']), Date.now() + 60_000)
+    expect((await stack.read('/a'))?.tier).toBe('L2')
+    // The purge comes while the L1 copy waits; L2 loses its copy too.
+    await scope.publish({ keys: ['/a'], tags: ['t'], prefixes: [], soft: false }, undefined)
+    await l2.delete('/a')
+    await Promise.all(deferred)
+    // The late copy did land in L1, and is refused and dropped there: the read finds nothing.
+    expect(await l1.get('/a')).toBeDefined()
+    expect(await stack.read('/a')).toBeUndefined()
+    expect(await l1.get('/a')).toBeUndefined()
+  })
+
   it('skips the near tiers while the view is older than the bound', async () => {
     const near = memoryTier('near')
     const far = memoryTier('far')

@@ -448,6 +448,39 @@ describe('background lease renewal (prefetch)', () => {
     expect(asked).toBeLessThanOrEqual(1 + Math.ceil(33 / 8) + 2)
   })
 
+  it('a request in the gap waits for a renewal that never lands only about two round trips, then asks', async () => {
+    const clock = new TestClock()
+    const rule = { limit: 1000, windowMs: 60_000 }
+    const real = limiterSource(uniqueName('gap-hang'), rule, clock)
+    let hang = false
+    let ownCalls = 0
+    const source: PermitSource = {
+      lease: async (request) => {
+        // A round trip of 100 ms on the book's clock; then a limiter whose renewals never answer.
+        clock.now += 100
+        if (request.take === 1 && hang) ownCalls++
+        if (hang && request.take === 0) await new Promise(() => {})
+        return real.lease(request)
+      },
+      release: (returns) => real.release(returns),
+    }
+    const { book, defer } = isolate(clock)
+    // A long deadline: the hanging renewal stays in flight for the whole test.
+    const slow = policy(1000, 8, 10_000)
+    expect(admittedOf([await book.acquire('id', source, slow, defer)])).toBe(1)
+    hang = true
+    // Uses the held permits; the renewal started on the way never lands.
+    for (let i = 0; i < 7; i++) {
+      expect(admittedOf([await book.acquire('id', source, slow, defer)])).toBe(1)
+    }
+    // None held, that renewal in flight: a wait of about two round trips (200 ticks of 1 ms), not
+    // until the 10 s deadline, then the request's own call.
+    const started = performance.now()
+    expect(admittedOf([await book.acquire('id', source, slow, defer)])).toBe(1)
+    expect(ownCalls).toBe(1)
+    expect(performance.now() - started).toBeLessThan(8000)
+  })
+
   it('a renewal that fails or hangs costs no request anything, and its late grant goes back', async () => {
     const clock = new TestClock()
     const rule = { limit: 50, windowMs: 60_000 }
