@@ -3,7 +3,7 @@
  * and a run that says how many requests it made and what it saw.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { requestPurge } from './purge-request'
+import { requestPurge } from '../../tools/lib/purge-request'
 import type { BenchContext } from './types'
 
 const CACHED = `h-cache-control=${encodeURIComponent('public, max-age=3600')}`
@@ -78,8 +78,11 @@ export function costWorkloads(
     (_, i) => `/echo/cost-l2-${i}?${CACHED}`
   )
   const purgePath = (k: number) => `/echo/cost-purge-${k}?${CACHED}&h-surrogate-key=cost-purge-${k}`
-  const purge = async (tag: string) =>
-    (await requestPurge(workerUrl, ctx.adminToken, { tags: [tag] })).status
+  const purge = async (tag: string) => {
+    const response = await requestPurge(workerUrl, ctx.adminToken, { tags: [tag] })
+    await response.arrayBuffer()
+    return response.status
+  }
   const prime = async (path: string, colos: readonly string[]) => {
     for (const colo of colos) {
       for (let attempt = 0; attempt < 10 && !isHit(await get(workerUrl + path, colo)); attempt++)

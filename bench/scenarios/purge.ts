@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startRegions, type Regions } from '../../tools/regions'
 import { REPO_ROOT } from '../../tools/lib/wrangler-dev'
 import { percentile } from '../lib/load'
-import { requestPurge } from '../lib/purge-request'
+import { requestPurge } from '../../tools/lib/purge-request'
 import { EDGE_CACHE, startTarget, type WorkerTarget } from '../lib/targets'
 import type { BenchContext, Scenario, ScenarioResult } from '../lib/types'
 
@@ -88,9 +88,10 @@ async function measureCost(
   const during = commands() - before
   const beforePurges = commands()
   for (let i = 0; i < COST_PURGES; i++) {
-    await requestPurge(workerUrl, ctx.adminToken, {
+    const response = await requestPurge(workerUrl, ctx.adminToken, {
       tags: [`purge-cost-${label.replace(/\W/g, '')}-${i}`],
     })
+    await response.arrayBuffer()
   }
   return {
     label,
@@ -163,6 +164,7 @@ async function measure(
           : { prefixes: [`/echo/${group}/`] }
     const sent = performance.now()
     const response = await requestPurge(workerUrl, ctx.adminToken, body)
+    await response.arrayBuffer()
     const answered = performance.now()
     if (response.status !== 200) throw new Error(`purge answered ${response.status}`)
     const bodies = old.get(path)!

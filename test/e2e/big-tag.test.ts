@@ -5,7 +5,7 @@
  */
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { getAt, settleRegions, until } from './simulated-client'
+import { getAt, purgeAt, settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const adminToken = inject('adminToken')
@@ -54,15 +54,7 @@ describe('a tag with 100,000 members', () => {
     const hits = (async () => {
       while (!stop) statuses.push((await getAt(hot, 'IAD')).status)
     })()
-    const response = await fetch(`${workerUrl}/_cache/purge`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        'content-type': 'application/json',
-        'x-sim-colo': 'IAD',
-      },
-      body: JSON.stringify({ tags: [tag] }),
-    })
+    const response = await purgeAt({ tags: [tag] }, 'IAD')
     expect(response.status).toBe(200)
     const report = (await response.json()) as { id: string; status: string }
     // The answer came after the first batch, not after all of them.

@@ -4,27 +4,19 @@
  * named (the URL, a tag, a prefix); a cold key hit by many requests at once is written to L2 once.
  */
 import { describe, expect, inject, it } from 'vitest'
-import { connectRegionsForFile, getAt, until } from './simulated-client'
+import type { PurgeBody } from '../../tools/lib/purge-request'
+import { connectRegionsForFile, getAt, purgeAt, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const originUrl = inject('originUrl')
-const adminToken = inject('adminToken')
 const run = crypto.randomUUID().slice(0, 8)
 const COLOS = ['IAD', 'LHR', 'SIN'] as const
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const regions = connectRegionsForFile()
 
-async function purge(body: unknown): Promise<void> {
-  const response = await fetch(`${workerUrl}/_cache/purge`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${adminToken}`,
-      'x-sim-colo': 'LHR',
-    },
-    body: JSON.stringify(body),
-  })
+async function purge(body: PurgeBody): Promise<void> {
+  const response = await purgeAt(body)
   expect(response.status, await response.text()).toBe(200)
 }
 

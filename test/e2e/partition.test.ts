@@ -7,7 +7,8 @@
  */
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { getAt, settleRegions, until } from './simulated-client'
+import type { PurgeBody } from '../../tools/lib/purge-request'
+import { getAt, purgeAt, settleRegions, until } from './simulated-client'
 
 const workerUrl = inject('workerUrl')
 const adminToken = inject('adminToken')
@@ -49,16 +50,8 @@ async function control(path: string): Promise<{ partitioned: boolean; redisUrl: 
   return (await response.json()) as { partitioned: boolean; redisUrl: string }
 }
 
-async function purge(body: unknown) {
-  const response = await fetch(`${workerUrl}/_cache/purge`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${adminToken}`,
-      'content-type': 'application/json',
-      'x-sim-colo': 'LHR',
-    },
-    body: JSON.stringify(body),
-  })
+async function purge(body: PurgeBody) {
+  const response = await purgeAt(body)
   expect(response.status).toBe(200)
   return (await response.json()) as {
     id: string

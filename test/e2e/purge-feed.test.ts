@@ -4,10 +4,8 @@
  * reads the region's log, so the XRANGE commands purges cost follow regions, not colos or isolates.
  */
 import { describe, expect, inject, it } from 'vitest'
-import { connectRegionsForFile, getAt, settleRegions, until } from './simulated-client'
+import { connectRegionsForFile, getAt, purgeAt, settleRegions, until } from './simulated-client'
 
-const workerUrl = inject('workerUrl')
-const adminToken = inject('adminToken')
 const controlUrl = inject('regionsControlUrl')
 const run = crypto.randomUUID().slice(0, 8)
 /** Two colos per region. */
@@ -34,15 +32,7 @@ describe('purge feed (one subscriber and one log reader per region)', () => {
       expect(held.cacheStatus).toContain('hit')
       before.set(colo, held.body)
     }
-    const response = await fetch(`${workerUrl}/_cache/purge`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        'content-type': 'application/json',
-        'x-sim-colo': 'LHR',
-      },
-      body: JSON.stringify({ tags: [tag] }),
-    })
+    const response = await purgeAt({ tags: [tag] })
     expect(response.status).toBe(200)
     // Each colo stops serving its copy: it gets the origin's new answer (a miss, or the L2 copy
     // that a colo of its region filled after the purge).
@@ -101,15 +91,7 @@ describe('purge feed (one subscriber and one log reader per region)', () => {
     const path = `/echo/${tag}?h-cache-control=max-age%3D300&h-surrogate-key=${tag}`
     await getAt(path, 'BOM')
     const before = (await getAt(path, 'BOM')).body
-    const response = await fetch(`${workerUrl}/_cache/purge`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        'content-type': 'application/json',
-        'x-sim-colo': 'BOM',
-      },
-      body: JSON.stringify({ tags: [tag] }),
-    })
+    const response = await purgeAt({ tags: [tag] }, 'BOM')
     expect(response.status).toBe(200)
     // The log showed a purge the closed channel never delivered: the feed subscribes again.
     await until('a renewed subscriber in ap-south', async () => {

@@ -4,6 +4,7 @@
  */
 import { createClient } from 'redis'
 import { afterAll, beforeAll, inject } from 'vitest'
+import { requestPurge, type PurgeBody } from '../../tools/lib/purge-request'
 
 export interface SimulatedResponse {
   status: number
@@ -18,6 +19,11 @@ export async function getAt(path: string, colo: string): Promise<SimulatedRespon
   })
   const body = await response.text()
   return { status: response.status, cacheStatus: response.headers.get('cache-status') ?? '', body }
+}
+
+/** POST /_cache/purge with the admin token as a client at `colo`; the answer unread. */
+export function purgeAt(body: PurgeBody, colo = 'LHR'): Promise<Response> {
+  return requestPurge(inject('workerUrl'), inject('adminToken'), body, colo)
 }
 
 /** How many requests the demo origin has answered since its last reset. */
