@@ -31,8 +31,8 @@ async function deploymentStats(c: Context<AppEnv>, timeline: boolean) {
   const { metrics, l2Evictions } = c.get('proxy').isolate
   const home = c.get('proxy').l2?.location.home
   const evictions = l2Evictions && home !== undefined ? l2Evictions.read(home) : undefined
-  const flushed = await metrics.flush(batchSender(namespace), timeoutMs)
-  const snapshot = await readStats(namespace, timeoutMs, { timeline })
+  const flushed = await metrics.flush(batchSender(namespace, metrics), timeoutMs)
+  const snapshot = await readStats(namespace, metrics, timeoutMs, { timeline })
   if (!flushed) mergeSeries(snapshot.totals, metrics.unsent())
   return { ...snapshot, l2EvictedKeys: await evictions }
 }

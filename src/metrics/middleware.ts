@@ -87,7 +87,7 @@ export function requestMetrics(
     }
     const stats = namespace(c.env)
     if (stats && metrics.flushDue(now, config.metrics)) {
-      c.executionCtx.waitUntil(metrics.flush(batchSender(stats), config.metrics.timeoutMs))
+      c.executionCtx.waitUntil(metrics.flush(batchSender(stats, metrics), config.metrics.timeoutMs))
     }
   }
 }

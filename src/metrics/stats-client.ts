@@ -1,10 +1,7 @@
-import { env } from 'cloudflare:workers'
 import type { Stats } from '../../durable-objects/stats'
 import type { StatsSnapshot } from './series'
 import { withDeadline } from '../lib/with-deadline'
-import { isolateFor } from '../runtime/isolate'
-import type { BatchSender } from './accumulator'
-import type { DurableObjectClass } from './catalogue'
+import type { BatchSender, MetricsAccumulator } from './accumulator'
 
 /** The STATS binding (a chaos wrapper in tests fits it too). */
 export type StatsNamespace = DurableObjectNamespace<Stats>
@@ -12,36 +9,25 @@ export type StatsNamespace = DurableObjectNamespace<Stats>
 /** One Stats object for the whole deployment. */
 export const STATS_INSTANCE = 'global'
 
-/**
- * Counts one call on a stub of `className` in this isolate's metrics (`do_requests_total`). For the
- * clients whose callers hand them a binding but no accumulator: the isolate's is found from the
- * Worker's bindings. Never throws (a bad config is reported where the request is handled).
- */
-export function countDurableObjectRequest(className: DurableObjectClass): void {
-  try {
-    isolateFor(env).metrics.increment('do_requests_total', { class: className })
-  } catch {
-    // no isolate: nothing to count into
-  }
-}
-
-function statsObject(namespace: StatsNamespace) {
-  countDurableObjectRequest('Stats')
+/** The Stats object, its call counted in `metrics` (`do_requests_total`). */
+function statsObject(namespace: StatsNamespace, metrics: MetricsAccumulator) {
+  metrics.increment('do_requests_total', { class: 'Stats' })
   return namespace.get(namespace.idFromName(STATS_INSTANCE))
 }
 
-export function batchSender(namespace: StatsNamespace): BatchSender {
-  return (batch) => statsObject(namespace).record(batch)
+export function batchSender(namespace: StatsNamespace, metrics: MetricsAccumulator): BatchSender {
+  return (batch) => statsObject(namespace, metrics).record(batch)
 }
 
 /** The `n` paths most requested lately (for warming) within `timeoutMs`; else rejects. */
 export function readTopPaths(
   namespace: StatsNamespace,
+  metrics: MetricsAccumulator,
   n: number,
   timeoutMs: number
 ): Promise<string[]> {
   return withDeadline(
-    Promise.resolve().then(() => statsObject(namespace).topPaths(n) as Promise<string[]>),
+    Promise.resolve().then(() => statsObject(namespace, metrics).topPaths(n) as Promise<string[]>),
     timeoutMs,
     'stats top paths'
   )
@@ -50,11 +36,14 @@ export function readTopPaths(
 /** The deployment's totals (and timeline) within `timeoutMs`; else rejects with DeadlineExceeded. */
 export function readStats(
   namespace: StatsNamespace,
+  metrics: MetricsAccumulator,
   timeoutMs: number,
   options: { timeline?: boolean } = {}
 ): Promise<StatsSnapshot> {
   return withDeadline(
-    Promise.resolve().then(() => statsObject(namespace).read(options) as Promise<StatsSnapshot>),
+    Promise.resolve().then(
+      () => statsObject(namespace, metrics).read(options) as Promise<StatsSnapshot>
+    ),
     timeoutMs,
     'stats read'
   )

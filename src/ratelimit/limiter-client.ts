@@ -1,6 +1,6 @@
 import type { RateLimiter } from '../../durable-objects/rate-limiter'
 import { withDeadline } from '../lib/with-deadline'
-import { countDurableObjectRequest } from '../metrics/stats-client'
+import type { MetricsAccumulator } from '../metrics/accumulator'
 import type { LimitDecision, WindowRule } from './window'
 import type { LeaseBook, PermitSource } from './lease-book'
 import { identityName, knownIdentityName, type CompiledRateLimitRule } from './rules'
@@ -24,15 +24,16 @@ export interface LimiterNamespace {
     Partial<Pick<DurableObjectStub<RateLimiter>, 'forget'>>
 }
 
-/** The RateLimiter object `name` as a lease book's source of permits for `rule`. */
+/** The RateLimiter object `name` as a lease book's source of permits for `rule`; calls counted. */
 export function permitSource(
   namespace: LimiterNamespace,
   name: string,
-  rule: WindowRule
+  rule: WindowRule,
+  metrics: MetricsAccumulator
 ): PermitSource {
   const window = { limit: rule.limit, windowMs: rule.windowMs }
   const stub = () => {
-    countDurableObjectRequest('RateLimiter')
+    metrics.increment('do_requests_total', { class: 'RateLimiter' })
     return namespace.get(namespace.idFromName(name))
   }
   return {
@@ -50,6 +51,7 @@ export async function checkRules(
   headers: Headers,
   namespace: LimiterNamespace | undefined,
   book: LeaseBook,
+  metrics: MetricsAccumulator,
   /** The request's waitUntil: leases running low are renewed in the background. */
   defer?: (work: Promise<unknown>) => void
 ): Promise<RuleOutcome[]> {
@@ -58,7 +60,12 @@ export async function checkRules(
       if (namespace === undefined) return { rule, unavailable: 'RATE_LIMITER binding missing' }
       try {
         const name = await identityName(rule, headers)
-        const result = await book.acquire(name, permitSource(namespace, name, rule), rule, defer)
+        const result = await book.acquire(
+          name,
+          permitSource(namespace, name, rule, metrics),
+          rule,
+          defer
+        )
         return { rule, identity: name, ...result }
       } catch (error) {
         return { rule, unavailable: String(error) }
@@ -96,11 +103,12 @@ export async function forgetPermit(
   namespace: LimiterNamespace,
   name: string,
   rule: WindowRule & { readonly timeoutMs: number },
-  stamp: number
+  stamp: number,
+  metrics: MetricsAccumulator
 ): Promise<boolean> {
   const stub = namespace.get(namespace.idFromName(name))
   if (stub.forget === undefined) return false
-  countDurableObjectRequest('RateLimiter')
+  metrics.increment('do_requests_total', { class: 'RateLimiter' })
   const window = { limit: rule.limit, windowMs: rule.windowMs }
   try {
     await withDeadline(stub.forget(window, [stamp]), rule.timeoutMs, 'rate limiter forget')

@@ -1,4 +1,5 @@
 import type { LeaseBook } from './lease-book'
+import type { MetricsAccumulator } from '../metrics/accumulator'
 import { refusal } from './headers'
 import { checkRules, forgetPermit, type LimiterNamespace, type RuleOutcome } from './limiter-client'
 import type { CompiledRateLimitRule } from './rules'
@@ -30,6 +31,7 @@ export function originGate(
   headers: Headers,
   namespace: LimiterNamespace | undefined,
   book: LeaseBook,
+  metrics: MetricsAccumulator,
   defer: (work: Promise<unknown>) => void
 ): OriginGate {
   let outcomes: readonly RuleOutcome[] = []
@@ -41,7 +43,7 @@ export function originGate(
       return outcomes
     },
     admit() {
-      decided ??= checkRules(rules, headers, namespace, book, defer).then((checked) => {
+      decided ??= checkRules(rules, headers, namespace, book, metrics, defer).then((checked) => {
         outcomes = checked
         return refusal(checked)
       })
@@ -55,7 +57,7 @@ export function originGate(
         const { rule, identity, stamp } = outcome
         if (identity === undefined || stamp === undefined) continue
         defer(
-          forgetPermit(namespace, identity, rule, stamp).then((freed) => {
+          forgetPermit(namespace, identity, rule, stamp, metrics).then((freed) => {
             if (freed) book.freed(identity)
           })
         )

@@ -1,8 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app-env'
 import { rateLimitHeaders, refusal } from './headers'
-import type { Config } from '../config/load-config'
-import { LeaseBook } from './lease-book'
 import { checkRules, checkRulesNow, type LimiterNamespace } from './limiter-client'
 import { originGate } from './origin-gate'
 import { matchingRules } from './rules'
@@ -16,16 +14,12 @@ import { matchingRules } from './rules'
 export function rateLimit(
   namespace: (env: AppEnv['Bindings']) => LimiterNamespace | undefined
 ): MiddlewareHandler<AppEnv> {
-  // The isolate's permit leases, one book per config (an isolate has one; tests make one per test).
-  const books = new WeakMap<Config, LeaseBook>()
-
   return async function rateLimitMiddleware(c, next) {
     const context = c.get('proxy')
     const { config, waitUntil } = context
     const requestPath = c.get('path')
     if (config.rateLimits.length === 0 || requestPath.path.startsWith('/_cache/')) return next()
-    let book = books.get(config)
-    if (book === undefined) books.set(config, (book = new LeaseBook()))
+    const { leases: book, metrics } = context.isolate
     // Unused permits of expired leases go back while a request context is at hand.
     book.sweepIfDue(waitUntil)
     const matched = matchingRules(config.rateLimits, c.req.method, requestPath.ruleSpellings)
@@ -34,7 +28,7 @@ export function rateLimit(
     const atOrigin = matched.filter((rule) => rule.counts === 'origin')
     const gate =
       atOrigin.length > 0
-        ? originGate(atOrigin, c.req.raw.headers, namespace(c.env), book, waitUntil)
+        ? originGate(atOrigin, c.req.raw.headers, namespace(c.env), book, metrics, waitUntil)
         : undefined
     context.originGate = gate
     const request = c.req.raw.headers
@@ -42,7 +36,7 @@ export function rateLimit(
     // A hot identity's permit is usually held here: decided without a promise in between.
     const outcomes =
       (limiters && checkRulesNow(rules, request, book, waitUntil)) ??
-      (await checkRules(rules, request, limiters, book, waitUntil))
+      (await checkRules(rules, request, limiters, book, metrics, waitUntil))
     const refused = refusal(outcomes)
     if (refused) return refused
     await next()

@@ -15,6 +15,7 @@ import { PurgeLog, type PurgeFeedPort } from '../purge/log'
 import { PurgeScope, type PurgeLogPort, type PurgeRouterPort } from '../purge/scope'
 import { PopularityBook } from '../popularity/estimator'
 import { PendingHits } from '../popularity/pending-hits'
+import { LeaseBook } from '../ratelimit/lease-book'
 
 /** One (simulated) colo as this isolate serves it: its hot tier, its L1 and its view of purges. */
 export interface Colo {
@@ -54,6 +55,8 @@ export interface Isolate {
    * estimator for the fills it makes itself (coalescing off or unavailable). Both fixed in size.
    */
   readonly popularity: { readonly pending: PendingHits; readonly book: PopularityBook }
+  /** Rate-limit permits leased to this isolate by the RateLimiter objects, per identity. */
+  readonly leases: LeaseBook
   /** The colo `colo` (`''` on Cloudflare, a simulated one locally) under the Worker origin `origin`. */
   colo(colo: string, origin: string): Colo
 }
@@ -162,6 +165,7 @@ export function createIsolate(config: Config, options: IsolateOptions = {}): Iso
     coalescerBreaker: new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5000 }),
     refreshing: new Map(),
     popularity: { pending: new PendingHits(), book: new PopularityBook() },
+    leases: new LeaseBook(),
     colo(colo, origin) {
       const id = `${colo} ${origin}`
       let found = colos.get(id)

@@ -34,7 +34,7 @@ async function urlsToWarm(env: Env, isolate: Isolate): Promise<string[]> {
   if (topKeys === 0 || !env.STATS) return [...urls]
   let top: string[] = []
   try {
-    top = await readTopPaths(env.STATS, topKeys, config.metrics.timeoutMs)
+    top = await readTopPaths(env.STATS, isolate.metrics, topKeys, config.metrics.timeoutMs)
   } catch (error) {
     log.warn('warm_top_keys_unavailable', { error })
   }
@@ -104,7 +104,8 @@ export async function scheduledWarming(
     }
     metrics.increment('warm_runs_total', { result: deadline ? 'deadline' : 'completed' })
     // No request will flush these: send them now, past the handler's return.
-    if (env.STATS) ctx.waitUntil(metrics.flush(batchSender(env.STATS), config.metrics.timeoutMs))
+    if (env.STATS)
+      ctx.waitUntil(metrics.flush(batchSender(env.STATS, metrics), config.metrics.timeoutMs))
   }
   const fields = {
     cron: controller.cron,
