@@ -1,4 +1,5 @@
 import { normalizePath } from '../cache/cache-key'
+import { BoundedMemo } from '../lib/bounded-memo'
 
 /**
  * The one spelling of a request path that routes, rate-limit rules, the cache key and the origin
@@ -24,18 +25,29 @@ export interface RequestPath {
 
 const AMBIGUOUS = /%2F|%5C|;|\/\//i
 
+/**
+ * Paths worked out lately, shared by the requests that spell them the same way (a hot path is
+ * worked out once per isolate): 1024 paths of at most 512 characters. The value is pure in the
+ * pathname, and frozen, as is its spellings list.
+ */
+const knownPaths = new BoundedMemo<RequestPath>(1024, 512)
+
 export function requestPath(pathname: string): RequestPath {
+  return knownPaths.get(pathname) ?? knownPaths.remember(pathname, workedOut(pathname))
+}
+
+function workedOut(pathname: string): RequestPath {
   const path = normalizePath(pathname)
   const ambiguous = AMBIGUOUS.test(path)
   let spellings: readonly string[] | undefined
-  return {
+  return Object.freeze({
     path,
     ambiguous,
     // Only requests that meet rate-limit rules need these: worked out on first use.
     get ruleSpellings() {
-      return (spellings ??= ruleSpellingsOf(path, ambiguous))
+      return (spellings ??= Object.freeze(ruleSpellingsOf(path, ambiguous)))
     },
-  }
+  })
 }
 
 function ruleSpellingsOf(path: string, ambiguous: boolean): readonly string[] {

@@ -107,6 +107,8 @@ const PAGE = 1000
 export class PurgeScope {
   readonly view: PurgeView
   readonly #cursors = new Map<string, RegionCursor>()
+  /** Before this instant no region's read can be due (poll returns at once). */
+  #quietUntil = 0
 
   constructor(
     private readonly settings: PurgeSettings,
@@ -195,7 +197,8 @@ export class PurgeScope {
   /** The reads of the regions' logs that are due (each region on its own clock), or undefined. */
   poll(home: string, now = Date.now()): Promise<unknown> | undefined {
     const log = this.log
-    if (log === undefined) return undefined
+    // Asked on every request: until the earliest a region can be due, nothing to work out.
+    if (log === undefined || now < this.#quietUntil) return undefined
     const due: Promise<unknown>[] = []
     // The nearest healthy region at the poll interval (its log has every purge made while it was
     // up); the others less often, to merge what it missed and to catch it up. When the nearest
@@ -222,6 +225,11 @@ export class PurgeScope {
       cursor.reading = reading
       due.push(reading)
     }
+    // No region is read again sooner than the poll interval after its last read started (a far or
+    // a failing one may be later, a region in flight is skipped until then anyway).
+    let earliest = Infinity
+    for (const region of log.regions) earliest = Math.min(earliest, this.#cursor(region).startedAt)
+    this.#quietUntil = earliest + this.settings.pollIntervalMs
     return due.length > 0 ? Promise.all(due) : undefined
   }
 
@@ -302,6 +310,7 @@ export class PurgeScope {
     if (page.records.length >= PAGE) {
       // More to read: the view is not caught up with this region yet; the next request polls again.
       cursor.startedAt = 0
+      this.#quietUntil = 0
       return
     }
     // What the read vouches for: everything recorded before it started, or before the instant the

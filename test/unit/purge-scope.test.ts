@@ -303,3 +303,36 @@ describe('purge scope: catch-up', () => {
     expect(log.replays.every(([region]) => region === 'near')).toBe(true)
   })
 })
+
+describe('purge scope: when a poll reads', () => {
+  it('reads nothing before the poll interval, and the nearest log once it is due', async () => {
+    const T = Date.now()
+    const { log, scope, poll } = setup()
+    await poll(T)
+    const reads: string[] = []
+    const read = log.read.bind(log)
+    log.read = async (home, region, after, count) => {
+      reads.push(region)
+      return read(home, region, after, count)
+    }
+    for (let at = T + 1; at < T + settings.pollIntervalMs; at += 7) {
+      expect(scope.poll('home', at)).toBeUndefined()
+    }
+    expect(reads).toEqual([])
+    await poll(T + settings.pollIntervalMs)
+    expect(reads).toEqual(['near'])
+  })
+
+  it('a full page is read on at the next request, not a poll interval later', async () => {
+    const T = Date.now()
+    const { log, scope, poll } = setup()
+    // More than one page (1000 records) in the nearest log.
+    for (let i = 0; i < 1500; i++) log.append('near', record(T - 10_000, { keys: [`/k${i}`] }))
+    await poll(T)
+    const next = scope.poll('home', T + 1)
+    expect(next).toBeDefined()
+    await next
+    // Caught up: back to the poll interval.
+    expect(scope.poll('home', T + 2)).toBeUndefined()
+  })
+})

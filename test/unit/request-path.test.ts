@@ -53,6 +53,32 @@ function respell(path: string, picks: boolean[], lower: boolean[]): string {
 }
 
 describe('requestPath', () => {
+  it('gives the same frozen answer for a path seen before, whatever came in between', () => {
+    const spelling = fc.oneof(
+      plainPath,
+      fc.string({ maxLength: 40 }).map((tail) => new URL(`https://cache.test/${tail}`).pathname)
+    )
+    fc.assert(
+      fc.property(spelling, fc.array(spelling, { maxLength: 30 }), (path, between) => {
+        const first = requestPath(path)
+        const spellings = [...first.ruleSpellings]
+        for (const other of between) void requestPath(other).ruleSpellings
+        const again = requestPath(path)
+        expect(again.path).toBe(first.path)
+        expect(again.ambiguous).toBe(first.ambiguous)
+        expect([...again.ruleSpellings]).toEqual(spellings)
+        expect(Object.isFrozen(again)).toBe(true)
+        expect(Object.isFrozen(again.ruleSpellings)).toBe(true)
+      })
+    )
+  })
+
+  it('works out a path too long to remember each time, the same way', () => {
+    const long = `/products/${'x'.repeat(600)}/%7e`
+    expect(requestPath(long)).not.toBe(requestPath(long))
+    expect(requestPath(long).path).toBe(`/products/${'x'.repeat(600)}/~`)
+  })
+
   it('is idempotent', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 40 }), (raw) => {
