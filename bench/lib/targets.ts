@@ -16,6 +16,8 @@ export interface WorkerTarget {
   hitDetail?: string
   /** Extra `--var` bindings. */
   vars?: () => Record<string, string>
+  /** The Worker's entry in place of the config's `main`, relative to the repo root. */
+  script?: string
 }
 
 export const MINIMAL: WorkerTarget = {
@@ -68,6 +70,17 @@ export const EDGE_CACHE_L1: WorkerTarget = {
   vars: l1OnlyConfig,
 }
 
+/** Ours with two loop routes (bench/workers/hit-loop-worker.ts): the hit path timed in-isolate. */
+export const EDGE_CACHE_LOOP: WorkerTarget = {
+  id: 'edge-api-cache-loop',
+  label: 'ours: in-isolate loop',
+  configPath: 'wrangler.toml',
+  readyPath: '/_cache/health',
+  ours: true,
+  hitDetail: 'memory',
+  script: 'bench/workers/hit-loop-worker.ts',
+}
+
 /** Not a cache: a constant response, the most `wrangler dev` serves here (a reference row). */
 export const STATIC: WorkerTarget = {
   id: 'static',
@@ -95,6 +108,7 @@ export async function startTarget(
       configPath: target.configPath,
       readyPath: target.readyPath,
       quiet: ctx.settings.quiet,
+      script: target.script,
       vars: {
         ORIGIN_URL: ctx.origin.url,
         ...(target.ours ? { ADMIN_TOKEN: ctx.adminToken } : {}),

@@ -26,6 +26,8 @@ export interface WranglerDevOptions {
   timeoutMs?: number
   /** Extra `wrangler dev` arguments. */
   args?: readonly string[]
+  /** The Worker's entry, in place of the config's `main` (same bindings and vars). */
+  script?: string
   /** Path probed until wrangler answers (any status); pick one that does not reach the origin. */
   readyPath?: string
   /** Dev registry shared with other `wrangler dev` processes; isolated per instance by default. */
@@ -86,6 +88,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
       const inspectorPort = await freePort()
       const args = [
         'dev',
+        ...(options.script ? [path.resolve(REPO_ROOT, options.script)] : []),
         '--config',
         configPath,
         '--ip',
