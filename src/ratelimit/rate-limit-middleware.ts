@@ -26,13 +26,13 @@ export function rateLimit(
     if (matched.length === 0) return next()
     const rules = matched.filter((rule) => rule.counts === 'requests')
     const atOrigin = matched.filter((rule) => rule.counts === 'origin')
-    const gate =
-      atOrigin.length > 0
-        ? originGate(atOrigin, c.req.raw.headers, namespace(c.env), book, metrics, waitUntil)
-        : undefined
-    context.originGate = gate
     const request = c.req.raw.headers
     const limiters = namespace(c.env)
+    const gate =
+      atOrigin.length > 0
+        ? originGate(atOrigin, request, limiters, book, metrics, waitUntil)
+        : undefined
+    context.originGate = gate
     // A hot identity's permit is usually held here: decided without a promise in between.
     const outcomes =
       (limiters && checkRulesNow(rules, request, book, waitUntil)) ??
