@@ -73,6 +73,17 @@ describe('requestPath', () => {
     )
   })
 
+  it('a flood of distinct paths (a client filling the memo) leaves every answer right', () => {
+    const hot = seen('/products/%7e1')
+    for (let i = 0; i < 5000; i++) void seen(`/products/${i};x=%2F${i}`).ruleSpellings
+    const again = seen('/products/%7e1')
+    expect(again.path).toBe('/products/~1')
+    expect([...again.ruleSpellings]).toEqual([...hot.ruleSpellings])
+    const flooded = seen('/products/4999;x=%2F4999')
+    expect(flooded.ambiguous).toBe(true)
+    expect([...flooded.ruleSpellings]).toEqual(['/products/4999;x=%2F4999', '/products/4999/4999'])
+  })
+
   it('works out a path too long to remember each time, the same way', () => {
     const long = `/products/${'x'.repeat(600)}/%7e`
     expect(requestPath(long)).not.toBe(requestPath(long))
